@@ -1,0 +1,151 @@
+package mocoref.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.Callable;
+import mocoref.MocoRefException;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+class MainTest {
+    private static final List<String> SUBCOMMANDS =
+            List.of("train", "knn", "lincls", "features", "golden", "bench", "devices", "export");
+
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    @Test
+    void helpListsEverySubcommand() {
+        assertEquals(0, execute(Main.commandLine(), "--help"));
+        for (String name : SUBCOMMANDS) {
+            assertTrue(out.toString().matches("(?s).*\\n\\s+" + name + "\\s+\\S.*"), name + " missing from:\n" + out);
+        }
+        assertEquals(SUBCOMMANDS, List.copyOf(Main.commandLine().getSubcommands().keySet()));
+    }
+
+    @Test
+    void versionComesFromTheBuild() {
+        assertEquals(0, execute(Main.commandLine(), "--version"));
+        assertTrue(out.toString().strip().matches("moco-ref \\d+\\.\\d+\\.\\d+(-SNAPSHOT)?"), out.toString());
+    }
+
+    @Test
+    void subcommandsAnswerHelpToo() {
+        assertEquals(0, execute(Main.commandLine(), "train", "--help"));
+        assertTrue(out.toString().contains("Pre-train a MoCo encoder."), out.toString());
+    }
+
+    @Test
+    void stubsSayWhichStepBuildsThemAndExit2() {
+        assertEquals(2, execute(Main.commandLine(), "train"));
+        assertEquals("moco-ref train: not built yet (step 4 of the plan)", err.toString().strip());
+    }
+
+    @Test
+    void noSubcommandShowsUsageAndExits2() {
+        assertEquals(2, execute(Main.commandLine()));
+        assertTrue(err.toString().contains("Usage: moco-ref"), err.toString());
+    }
+
+    @Test
+    void badOptionIsAOneLineMessageWithAHint() {
+        assertEquals(2, execute(Main.commandLine(), "train", "--no-such-option"));
+        List<String> lines = err.toString().lines().toList();
+        assertEquals("Unknown option: '--no-such-option'", lines.get(0));
+        assertEquals("Try 'moco-ref train --help' for more information.", lines.get(lines.size() - 1));
+    }
+
+    @Test
+    void userErrorIsOneLineWithoutStackTrace() {
+        CommandLine cl = withTestCommands();
+        assertEquals(1, execute(cl, "fail-user"));
+        assertEquals("moco-ref: data/x.safetensors: no tensor 'w' (expected a checkpoint)\n", normalized(err));
+    }
+
+    @Test
+    void wrappedUserErrorIsStillAUserError() {
+        assertEquals(1, execute(withTestCommands(), "fail-wrapped"));
+        assertEquals("moco-ref: cannot open runs/: missing\n", normalized(err));
+    }
+
+    @Test
+    void otherExceptionsAreInternalErrors() {
+        assertEquals(3, execute(withTestCommands(), "fail-bug"));
+        String text = normalized(err);
+        assertTrue(text.startsWith("moco-ref: internal error: java.lang.IllegalStateException: bug"), text);
+        if (System.getenv("MOCOREF_DEBUG") == null) {
+            assertEquals(1, text.lines().count(), text);
+        }
+    }
+
+    @Test
+    void runReturnsTheExitCodeWithoutExiting() {
+        PrintStream stdout = System.out;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        try {
+            assertEquals(0, Main.run("--version"));
+        } finally {
+            System.setOut(stdout);
+        }
+        assertTrue(captured.toString(StandardCharsets.UTF_8).startsWith("moco-ref "));
+    }
+
+    @Command(name = "fail-user", hidden = true)
+    static final class FailUser implements Callable<Integer> {
+        @Override
+        public Integer call() {
+            throw new MocoRefException("data/x.safetensors: no tensor 'w'\n(expected a checkpoint)");
+        }
+    }
+
+    @Command(name = "fail-wrapped", hidden = true)
+    static final class FailWrapped implements Callable<Integer> {
+        @Override
+        public Integer call() {
+            throw new UncheckedIOException(new IOException("io", new MocoRefException("cannot open runs/: missing")));
+        }
+    }
+
+    @Command(name = "fail-bug", hidden = true)
+    static final class FailBug implements Callable<Integer> {
+        @Override
+        public Integer call() {
+            throw new IllegalStateException("bug");
+        }
+    }
+
+    private static CommandLine withTestCommands() {
+        CommandLine cl = Main.commandLine();
+        cl.addSubcommand(new FailUser());
+        cl.addSubcommand(new FailWrapped());
+        cl.addSubcommand(new FailBug());
+        return cl;
+    }
+
+    private int execute(CommandLine cl, String... args) {
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        cl.setColorScheme(CommandLine.Help.defaultColorScheme(CommandLine.Help.Ansi.OFF));
+        int code = cl.execute(args);
+        if (System.getenv("MOCOREF_DEBUG") == null) {
+            assertFalse(err.toString().contains("\tat "), "stack trace printed:\n" + err);
+        }
+        return code;
+    }
+
+    private static String normalized(StringWriter w) {
+        return w.toString().replace("\r\n", "\n");
+    }
+}
