@@ -1,0 +1,24 @@
+package mocoref.backend;
+
+import java.util.Map;
+import mocoref.io.StoredTensor;
+import mocoref.model.MocoConfig;
+
+/**
+ * A way to compute MoCo steps: {@code reference} (float64, one thread, the truth), {@code cpu}
+ * (float32, all cores) and {@code opencl}. {@code --backend} is the only switch between them, and
+ * the golden suite judges them all the same way.
+ */
+public interface Backend {
+    String name();
+
+    /** True when the backend computes in float64 (judged at 1e-9), false for float32 (judged at 2e-4). */
+    boolean isFloat64();
+
+    /**
+     * A MoCo model in the state {@code init} describes, under the golden-case spec's names
+     * ({@code encoder_q.*}, {@code encoder_k.*}, {@code queue}, {@code queue_ptr} and, optionally,
+     * {@code optimizer.encoder_q.<param>.momentum_buffer}).
+     */
+    MocoModel create(MocoConfig config, Map<String, StoredTensor> init, String where);
+}

@@ -1,0 +1,13 @@
+package mocoref.backend;
+
+import java.util.Map;
+import mocoref.io.StoredTensor;
+
+/** Both encoders, the queue and the optimizer of one MoCo run, on some backend. */
+public interface MocoModel {
+    /** One training step: spec steps 1 to 8 (query, momentum update, keys, logits, loss, enqueue, SGD, running statistics). */
+    StepResult step(StepInput input);
+
+    /** The whole state under the spec's names, in the backend's dtype (F64 or F32). */
+    Map<String, StoredTensor> state();
+}
