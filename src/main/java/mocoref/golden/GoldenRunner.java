@@ -1,5 +1,6 @@
 package mocoref.golden;
 
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import mocoref.MocoRefException;
@@ -9,7 +10,6 @@ import mocoref.backend.StepInput;
 import mocoref.backend.StepResult;
 import mocoref.io.DType;
 import mocoref.io.SafeTensors;
-import mocoref.io.SafeTensorsFile;
 import mocoref.io.StoredTensor;
 import mocoref.tensor.Tensor;
 
@@ -18,51 +18,64 @@ public final class GoldenRunner {
     private GoldenRunner() {}
 
     /**
-     * Runs every step from {@code init} + {@code inputs} and returns per-step logits and losses
-     * followed by the final state, under the spec's names. {@code float64} outputs stay F64 only
+     * Runs every step from the case's {@code init} + {@code inputs} files. Outputs stay F64 only
      * when both the backend and the case are float64; otherwise they are F32, as the spec says.
      */
     public static Map<String, StoredTensor> run(GoldenCase c, Backend backend) {
-        SafeTensorsFile init = SafeTensors.read(c.initFile());
-        SafeTensorsFile inputs = SafeTensors.read(c.inputsFile());
-        MocoModel model = backend.create(c.config(), init.tensors(), c.initFile().toString());
-        Map<String, StoredTensor> out = new LinkedHashMap<>();
-        int[] imageShape = {c.config().batch(), c.config().image()[0], c.config().image()[1], c.config().image()[2]};
-        for (int s = 0; s < c.steps(); s++) {
-            String p = "step." + s + ".";
-            Tensor imQ = image(inputs, p + "im_q", imageShape);
-            Tensor imK = image(inputs, p + "im_k", imageShape);
-            int[] idx = permutation(inputs, p + "idx_shuffle", c.config().batch());
-            int[] idx2 = c.config().symmetric() ? permutation(inputs, p + "idx_shuffle2", c.config().batch()) : null;
-            StepResult r = model.step(new StepInput(imQ, imK, idx, idx2, c.config().momentumAt(s), c.config().lr()));
-            out.put(p + "logits", r.logits());
-            out.put(p + "loss", StoredTensor.f64(new double[] {r.loss()}));
-            if (r.logits2() != null) out.put(p + "logits2", r.logits2());
-        }
-        out.putAll(model.state());
+        Map<String, StoredTensor> out = run(c, backend, SafeTensors.read(c.initFile()).tensors(),
+                SafeTensors.read(c.inputsFile()).tensors());
         boolean keep64 = backend.isFloat64() && c.dtype().equals("float64");
         Map<String, StoredTensor> typed = new LinkedHashMap<>();
         out.forEach((name, t) -> typed.put(name, keep64 || t.dtype() == DType.I64 ? t : StoredTensor.f32(t.toFloats(), t.shape())));
         return typed;
     }
 
-    private static Tensor image(SafeTensorsFile inputs, String name, int[] shape) {
+    /** Runs every step from the given state and inputs: per-step logits and losses, then the final state. */
+    public static Map<String, StoredTensor> run(GoldenCase c, Backend backend, Map<String, StoredTensor> init,
+                                                Map<String, StoredTensor> inputs) {
+        MocoModel model = backend.create(c.config(), init, c.initFile().toString());
+        String where = c.inputsFile().toString();
+        Map<String, StoredTensor> out = new LinkedHashMap<>();
+        int n = c.config().batch();
+        int[] imageShape = {n, c.config().image()[0], c.config().image()[1], c.config().image()[2]};
+        for (int s = 0; s < c.steps(); s++) {
+            String p = "step." + s + ".";
+            Tensor imQ = image(inputs, where, p + "im_q", imageShape);
+            Tensor imK = image(inputs, where, p + "im_k", imageShape);
+            int[] idx = permutation(inputs, where, p + "idx_shuffle", n);
+            int[] idx2 = c.config().symmetric() ? permutation(inputs, where, p + "idx_shuffle2", n) : null;
+            StepResult r = model.step(new StepInput(imQ, imK, idx, idx2, c.config().momentumAt(s), c.config().lr()));
+            out.put(p + "logits", r.logits());
+            out.put(p + "loss", StoredTensor.f64(new double[] {r.loss()}));
+            if (r.logits2() != null) out.put(p + "logits2", r.logits2());
+        }
+        out.putAll(model.state());
+        return out;
+    }
+
+    private static StoredTensor require(Map<String, StoredTensor> inputs, String where, String name) {
         StoredTensor t = inputs.get(name);
-        if (!java.util.Arrays.equals(t.shape(), shape)) {
-            throw new MocoRefException(inputs.path() + ": tensor '" + name + "' has shape "
-                    + java.util.Arrays.toString(t.shape()) + ", case.json implies " + java.util.Arrays.toString(shape));
+        if (t == null) throw new MocoRefException(where + ": missing tensor '" + name + "'");
+        return t;
+    }
+
+    private static Tensor image(Map<String, StoredTensor> inputs, String where, String name, int[] shape) {
+        StoredTensor t = require(inputs, where, name);
+        if (!Arrays.equals(t.shape(), shape)) {
+            throw new MocoRefException(where + ": tensor '" + name + "' has shape " + Arrays.toString(t.shape())
+                    + ", case.json implies " + Arrays.toString(shape));
         }
         return new Tensor(t.toDoubles(), shape);
     }
 
-    private static int[] permutation(SafeTensorsFile inputs, String name, int n) {
-        long[] v = inputs.get(name).toLongs();
-        if (v.length != n) throw new MocoRefException(inputs.path() + ": tensor '" + name + "' has " + v.length + " entries, batch is " + n);
+    private static int[] permutation(Map<String, StoredTensor> inputs, String where, String name, int n) {
+        long[] v = require(inputs, where, name).toLongs();
+        if (v.length != n) throw new MocoRefException(where + ": tensor '" + name + "' has " + v.length + " entries, batch is " + n);
         int[] idx = new int[n];
         boolean[] seen = new boolean[n];
         for (int i = 0; i < n; i++) {
             if (v[i] < 0 || v[i] >= n || seen[(int) v[i]]) {
-                throw new MocoRefException(inputs.path() + ": tensor '" + name + "' is not a permutation of 0.." + (n - 1));
+                throw new MocoRefException(where + ": tensor '" + name + "' is not a permutation of 0.." + (n - 1));
             }
             seen[(int) v[i]] = true;
             idx[i] = (int) v[i];

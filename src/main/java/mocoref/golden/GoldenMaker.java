@@ -1,0 +1,104 @@
+package mocoref.golden;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+import mocoref.MocoRefException;
+import mocoref.backend.Backend;
+import mocoref.io.SafeTensors;
+import mocoref.io.StoredTensor;
+import mocoref.model.MocoConfig;
+import mocoref.reference.ReferenceBackend;
+import mocoref.reference.ResNet;
+
+/**
+ * Writes a new golden case from the reference backend: a fresh MoCo state as {@code main_moco.py}
+ * builds it (torchvision initialization, encoder_k a copy of encoder_q, a random unit-column
+ * queue), random inputs and shuffles from {@code seed}, and the expected results of
+ * {@code steps} steps computed in float64.
+ */
+public final class GoldenMaker {
+    private GoldenMaker() {}
+
+    /** A fresh MoCo state under the spec's names, as {@code MoCo.__init__} makes it. */
+    public static Map<String, StoredTensor> freshState(MocoConfig config, long seed) {
+        ResNet encoder = new ResNet(config.model());
+        encoder.initialize(seed);
+        Map<String, StoredTensor> init = new LinkedHashMap<>(encoder.stateDict("encoder_q."));
+        init.putAll(encoder.stateDict("encoder_k.")); // builder.py: param_k.data.copy_(param_q.data)
+        Random rng = new Random(seed ^ 0x5DEECE66DL);
+        int dim = config.model().dim(), k = config.K();
+        double[] queue = new double[dim * k];
+        for (int i = 0; i < queue.length; i++) queue[i] = rng.nextGaussian();
+        for (int j = 0; j < k; j++) { // builder.py: nn.functional.normalize(self.queue, dim=0)
+            double sq = 0;
+            for (int c = 0; c < dim; c++) sq += queue[c * k + j] * queue[c * k + j];
+            double norm = Math.max(Math.sqrt(sq), 1e-12);
+            for (int c = 0; c < dim; c++) queue[c * k + j] /= norm;
+        }
+        init.put("queue", StoredTensor.f64(queue, dim, k));
+        init.put("queue_ptr", StoredTensor.i64(new long[] {0}, 1));
+        return init;
+    }
+
+    /** Standard-normal images and uniformly random shuffles for every step. */
+    static Map<String, StoredTensor> randomInputs(MocoConfig config, int steps, long seed) {
+        Random rng = new Random(seed * 31 + 7);
+        int n = config.batch();
+        int[] shape = {n, config.image()[0], config.image()[1], config.image()[2]};
+        int size = n * config.image()[0] * config.image()[1] * config.image()[2];
+        Map<String, StoredTensor> inputs = new LinkedHashMap<>();
+        for (int s = 0; s < steps; s++) {
+            for (String view : new String[] {"im_q", "im_k"}) {
+                double[] im = new double[size];
+                for (int i = 0; i < size; i++) im[i] = rng.nextGaussian();
+                inputs.put("step." + s + "." + view, StoredTensor.f64(im, shape));
+            }
+            inputs.put("step." + s + ".idx_shuffle", StoredTensor.i64(permutation(rng, n), n));
+            if (config.symmetric()) inputs.put("step." + s + ".idx_shuffle2", StoredTensor.i64(permutation(rng, n), n));
+        }
+        return inputs;
+    }
+
+    private static long[] permutation(Random rng, int n) {
+        long[] p = new long[n];
+        for (int i = 0; i < n; i++) p[i] = i;
+        for (int i = n - 1; i > 0; i--) { // Fisher-Yates
+            int j = rng.nextInt(i + 1);
+            long t = p[i];
+            p[i] = p[j];
+            p[j] = t;
+        }
+        return p;
+    }
+
+    /**
+     * Writes the case into {@code dir} (which must not hold a case already) and returns it.
+     * {@code float32Backend}, when given, decides whether float32 backends are held to the case.
+     */
+    public static GoldenCase make(Path dir, MocoConfig config, int steps, long seed, Backend float32Backend) {
+        config.validate();
+        if (steps < 1) throw new MocoRefException("--steps must be at least 1, got " + steps);
+        if (Files.exists(dir.resolve("case.json"))) {
+            throw new MocoRefException(dir + ": already holds a golden case (case.json); choose another --out");
+        }
+        SafeTensors.write(dir.resolve("init.safetensors"), freshState(config, seed), Map.of());
+        SafeTensors.write(dir.resolve("inputs.safetensors"), randomInputs(config, steps, seed), Map.of());
+        var json = GoldenCase.toJson(config, steps, "float64");
+        Path caseFile = dir.resolve("case.json");
+        GoldenCase.writeJson(caseFile, json);
+        GoldenCase c = GoldenCase.load(dir);
+        Map<String, StoredTensor> expected = GoldenRunner.run(c, new ReferenceBackend());
+        SafeTensors.write(c.expectedFile(), expected, Map.of("made_by", "moco-ref golden make", "seed", Long.toString(seed)));
+        Float32Conditioning.Verdict v = Float32Conditioning.judge(c, float32Backend);
+        var f32 = json.putObject("float32");
+        f32.put("held", v.held());
+        if (!Double.isNaN(v.worst())) f32.put("worst_rel_err", v.worst());
+        f32.put("reruns", v.reruns());
+        f32.put("reason", v.reason());
+        GoldenCase.writeJson(caseFile, json);
+        return GoldenCase.load(dir);
+    }
+}
