@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# moco-ref's cpu backend and PyTorch on the same MoCo step, side by side, in one go.
+#
+#   scripts/bench-vs-pytorch.sh [--widths "16 32 64"] [--rounds 3] [--threads 2] [--steps 20] [-- extra bench options]
+#
+# For each width it alternates moco-ref and PyTorch runs (--rounds of each, so drift on a noisy
+# machine hits both alike), takes the median of each side's per-run medians, and prints both and
+# the ratio moco-ref / PyTorch in images/s. Installs python3-torch when missing and root.
+set -euo pipefail
+root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+widths="16 32 64"; rounds=3; threads=2; steps=20; warmup=3
+while (($#)); do
+  case "$1" in
+    --widths) widths="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
+    --threads) threads="$2"; shift 2 ;;
+    --steps) steps="$2"; shift 2 ;;
+    --warmup) warmup="$2"; shift 2 ;;
+    --) shift; break ;;
+    *) echo "bench-vs-pytorch: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+extra=("$@")
+
+if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
+  if [[ "$(id -u)" -eq 0 ]]; then
+    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y python3-torch
+  else
+    echo "bench-vs-pytorch: needs Debian's python3-torch (sudo apt-get install -y python3-torch)" >&2; exit 1
+  fi
+fi
+"$root/moco-ref" --version >/dev/null  # builds the jar first, outside the timings
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+field() { /usr/bin/python3 -c "import json,sys; print(json.loads(sys.stdin.readline())['$1'])"; }
+
+printf '%-6s %14s %14s %8s %12s %12s\n' width moco-ref/s pytorch/s ratio rss-mocoref rss-pytorch
+for w in $widths; do
+  m_ips=(); p_ips=(); m_rss=(); p_rss=()
+  for ((r = 0; r < rounds; r++)); do
+    m=$("$root/moco-ref" bench --backend cpu --threads "$threads" --width "$w" --steps "$steps" --warmup "$warmup" --json "${extra[@]}")
+    p=$(/usr/bin/python3 "$root/scripts/bench_pytorch.py" --threads "$threads" --width "$w" --steps "$steps" --warmup "$warmup" "${extra[@]}")
+    m_ips+=("$(field images_per_s <<<"$m")"); p_ips+=("$(field images_per_s <<<"$p")")
+    m_rss+=("$(field peak_rss_mib <<<"$m")"); p_rss+=("$(field peak_rss_mib <<<"$p")")
+  done
+  mi=$(printf '%s\n' "${m_ips[@]}" | median); pi=$(printf '%s\n' "${p_ips[@]}" | median)
+  mr=$(printf '%s\n' "${m_rss[@]}" | median); pr=$(printf '%s\n' "${p_rss[@]}" | median)
+  printf '%-6s %14s %14s %8.2f %12s %12s\n' "$w" "$mi" "$pi" "$(awk -v a="$mi" -v b="$pi" 'BEGIN {print a/b}')" "$mr" "$pr"
+done

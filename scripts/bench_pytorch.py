@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""The PyTorch side of `scripts/bench-vs-pytorch.sh`: the same MoCo step as `moco-ref bench`.
+
+The step is reference-tests/moco_torch.py's `MoCo.step` (the spec's steps 1-8: per-device
+forward of encoder_q, momentum update, shuffled per-device keys, logits over the queue,
+cross-entropy, enqueue, torch.optim.SGD), run in float32 with torch.set_num_threads(threads).
+Prints one JSON line with the same keys as `moco-ref bench --json`.
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference-tests"))
+from moco_torch import MoCo  # noqa: E402
+
+class FastMoCo(MoCo):
+    """The same step, with the two [N,dim] x [dim,K] products routed through oneDNN.
+
+    Debian's torch links the reference BLAS (about 3 GFLOP/s here), so `einsum` would make the
+    logits a large part of PyTorch's time; a 1x1 convolution computes the same numbers through
+    oneDNN, forward and backward. This makes the baseline as fast as PyTorch gets here.
+    """
+
+    def logits_and_loss(self, q, k, queue):
+        l_pos = (q * k).sum(dim=1, keepdim=True)
+        weight = queue.t().contiguous()[:, :, None, None]  # [K, dim, 1, 1]
+        l_neg = F.conv2d(q[:, :, None, None], weight)[:, :, 0, 0]
+        logits = torch.cat([l_pos, l_neg], dim=1) / self.T
+        labels = torch.zeros(logits.shape[0], dtype=torch.long)
+        return logits, F.cross_entropy(logits, labels)
+
+
+ARCHS = {"resnet18": ("basic", [2, 2, 2, 2]), "resnet34": ("basic", [3, 4, 6, 3]),
+         "resnet50": ("bottleneck", [3, 4, 6, 3])}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--arch", default="resnet18", choices=ARCHS)
+    p.add_argument("--width", type=int, default=16)
+    p.add_argument("--stem", default="cifar")
+    p.add_argument("--in-channels", type=int, default=1)
+    p.add_argument("--image-size", type=int, default=28)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--moco-k", type=int, default=4096)
+    p.add_argument("--moco-dim", type=int, default=128)
+    p.add_argument("--mlp", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--devices", type=int, default=2)
+    p.add_argument("--symmetric", action="store_true")
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--logits", choices=["onednn", "einsum"], default="onednn",
+                   help="how the [N,dim]x[dim,K] products run (default onednn: the faster here)")
+    a = p.parse_args()
+
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    block, layers = ARCHS[a.arch]
+    model_cfg = dict(block=block, layers=layers, width=a.width, in_channels=a.in_channels, stem=a.stem,
+                     dim=a.moco_dim, mlp=a.mlp)
+    moco_cfg = dict(K=a.moco_k, m=0.99, T=0.1, devices=a.devices, symmetric=a.symmetric)
+    optim_cfg = dict(lr=0.06, momentum=0.9, weight_decay=5e-4)
+    moco = (FastMoCo if a.logits == "onednn" else MoCo)(model_cfg, moco_cfg, optim_cfg, dtype=torch.float32)
+    with torch.no_grad():  # builder.py: encoder_k starts as a copy; the queue as random unit columns
+        for pq, pk in zip(moco.encoder_q.parameters(), moco.encoder_k.parameters()):
+            pk.copy_(pq)
+        moco.queue.copy_(torch.nn.functional.normalize(torch.randn(a.moco_dim, a.moco_k), dim=0))
+    shape = (a.batch_size, a.in_channels, a.image_size, a.image_size)
+    im_q, im_k = torch.randn(shape), torch.randn(shape)
+    times = []
+    for s in range(a.warmup + a.steps):
+        idx = torch.randperm(a.batch_size)
+        idx2 = torch.randperm(a.batch_size) if a.symmetric else None
+        t0 = time.perf_counter()
+        moco.step(s, im_q, im_k, idx, idx2)
+        t1 = time.perf_counter()
+        if s >= a.warmup:
+            times.append((t1 - t0) * 1000)
+    median = statistics.median(times)
+    print(json.dumps({
+        "backend": "pytorch", "threads": torch.get_num_threads(), "torch": torch.__version__,
+        "images_per_s": round(a.batch_size / (median / 1000), 1), "step_ms_median": round(median, 2),
+        "step_ms_min": round(min(times), 2), "step_ms_max": round(max(times), 2), "steps": a.steps,
+        "warmup": a.warmup, "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "arch": a.arch, "width": a.width, "stem": a.stem, "in_channels": a.in_channels,
+        "image_size": a.image_size, "batch_size": a.batch_size, "moco_k": a.moco_k, "moco_dim": a.moco_dim,
+        "mlp": a.mlp, "devices": a.devices, "symmetric": a.symmetric, "logits": a.logits}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+package mocoref.cli;
+
+import mocoref.model.ResNetConfig;
+import picocli.CommandLine.Option;
+
+/** The encoder's shape, shared by {@code train}, {@code bench} and the other commands that build one. */
+final class ModelOptions {
+    @Option(names = "--arch", defaultValue = "resnet18", description = "resnet18, resnet34 or resnet50 (default: ${DEFAULT-VALUE})")
+    String arch;
+
+    @Option(names = "--width", defaultValue = "16", description = "channels of stage 1; torchvision's is 64 (default: ${DEFAULT-VALUE})")
+    int width;
+
+    @Option(names = "--stem", defaultValue = "cifar", description = "cifar (3x3 conv, no max-pool) or imagenet (default: ${DEFAULT-VALUE})")
+    String stem;
+
+    @Option(names = "--in-channels", defaultValue = "1", description = "image channels: 1 grayscale, 3 RGB (default: ${DEFAULT-VALUE})")
+    int inChannels;
+
+    @Option(names = "--image-size", defaultValue = "28", description = "input height and width (default: ${DEFAULT-VALUE})")
+    int imageSize;
+
+    @Option(names = "--moco-dim", defaultValue = "128", description = "feature dimension (default: ${DEFAULT-VALUE})")
+    int dim;
+
+    @Option(names = "--mlp", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "MoCo v2's MLP head (--no-mlp for v1's linear head; default: ${DEFAULT-VALUE})")
+    boolean mlp;
+
+    ResNetConfig model() {
+        return ResNetConfig.preset(arch, width, inChannels, ResNetConfig.Stem.parse(stem), dim, mlp);
+    }
+
+    int[] image() {
+        return new int[] {inChannels, imageSize, imageSize};
+    }
+}
