@@ -22,6 +22,7 @@ class LayerGradientTest {
     static final double TOL = 1e-6;
 
     static void assertGrad(String what, double err) {
+        ErrorLog.record("gradcheck", what, err);
         assertTrue(err <= TOL, what + ": relative error " + err + " > " + TOL);
     }
 

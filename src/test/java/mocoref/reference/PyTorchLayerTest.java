@@ -51,6 +51,7 @@ class PyTorchLayerTest {
 
     static void close(SafeTensorsFile f, String name, Tensor actual) {
         double err = GoldenReport.relativeError(actual.data, f.get(name).toDoubles());
+        ErrorLog.record("pytorch", f.metadata().get("layer") + " " + name, err);
         assertTrue(err <= TOL, f.path().getFileName() + " " + name + ": relative error " + err);
     }
 

@@ -59,6 +59,7 @@ class PyTorchResNetTest {
 
     static void close(SafeTensorsFile f, String name, double[] actual) {
         double err = GoldenReport.relativeError(actual, f.get(name).toDoubles());
+        ErrorLog.record("pytorch", "resnet " + f.path().getFileName() + " " + name, err);
         assertTrue(err <= PyTorchLayerTest.TOL, f.path().getFileName() + " " + name + ": relative error " + err);
     }
 

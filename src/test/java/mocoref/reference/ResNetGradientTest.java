@@ -42,9 +42,11 @@ class ResNetGradientTest {
         net.forward(x, groups);
         Tensor dx = net.backward(dy);
         double worst = relativeError(() -> dot(dy, net.forward(x, groups)), x.data, dx.data);
+        ErrorLog.record("gradcheck", "resnet " + block + " dx", worst);
         for (Map.Entry<String, Param> e : net.parameters().entrySet()) {
             Param p = e.getValue();
             double err = relativeError(() -> dot(dy, net.forward(x, groups)), p.value.data, p.grad.data);
+            ErrorLog.record("gradcheck", "resnet " + block + " " + e.getKey(), err);
             assertTrue(err <= LayerGradientTest.TOL, e.getKey() + ": relative error " + err);
             worst = Math.max(worst, err);
         }
