@@ -3,6 +3,8 @@ package mocoref.backend;
 import java.util.Map;
 import mocoref.io.StoredTensor;
 import mocoref.model.MocoConfig;
+import mocoref.model.ResNetConfig;
+import mocoref.reference.ReferenceEncoder;
 
 /**
  * A way to compute MoCo steps: {@code reference} (float64, one thread, the truth), {@code cpu}
@@ -21,4 +23,13 @@ public interface Backend {
      * {@code optimizer.encoder_q.<param>.momentum_buffer}).
      */
     MocoModel create(MocoConfig config, Map<String, StoredTensor> init, String where);
+
+    /**
+     * An eval-mode encoder from the tensors named {@code prefix + torchvision name} in
+     * {@code state} (e.g. prefix "encoder_q." for a MoCo state, "" for a plain state dict).
+     * The default is the float64 reference encoder: exact, slow; fast backends override it.
+     */
+    default Encoder encoder(ResNetConfig config, Map<String, StoredTensor> state, String prefix, String where) {
+        return new ReferenceEncoder(config, state, prefix, where);
+    }
 }

@@ -2,11 +2,12 @@ package mocoref.backend;
 
 import java.util.List;
 import mocoref.MocoRefException;
+import mocoref.cpu.CpuBackend;
 import mocoref.reference.ReferenceBackend;
 
 /** The backends {@code --backend} can name. */
 public final class Backends {
-    public static final List<String> NAMES = List.of("reference");
+    public static final List<String> NAMES = List.of("reference", "cpu");
 
     private Backends() {}
 
@@ -14,6 +15,7 @@ public final class Backends {
     public static Backend byName(String name, int threads) {
         return switch (name) {
             case "reference" -> new ReferenceBackend();
+            case "cpu" -> new CpuBackend(threads);
             default -> throw new MocoRefException("unknown backend '" + name + "' (known: " + String.join(", ", NAMES) + ")");
         };
     }

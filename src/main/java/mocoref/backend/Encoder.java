@@ -1,0 +1,15 @@
+package mocoref.backend;
+
+import mocoref.tensor.Tensor;
+
+/** An encoder in eval mode (BatchNorm with its running statistics), for features, kNN and linear probes. */
+public interface Encoder {
+    /** Images [n, C, H, W] -> global-pooled backbone features and the head's output. */
+    Encoded encode(Tensor images);
+
+    /**
+     * @param features   [n, featureDim] global-pooled backbone output (what linear classification reads)
+     * @param embeddings [n, dim] the head's output, before MoCo's normalization
+     */
+    record Encoded(float[] features, float[] embeddings, int n, int featureDim, int dim) {}
+}

@@ -1,0 +1,158 @@
+package mocoref.cpu;
+
+/**
+ * BatchNorm over the channels of a {@link Plane} activation, with MoCo's logical devices: in
+ * training each of {@code groups} contiguous chunks of the batch is normalized with its own mean and
+ * biased variance; running statistics (momentum 0.1, unbiased variance) follow chunk 0 alone, as
+ * DistributedDataParallel's buffer broadcast from rank 0 makes them. A chunk of one channel is one
+ * contiguous range of its row, so one task per (channel, chunk) computes the statistics and
+ * normalizes while the range is still in cache. The block's residual add and ReLU are fused into
+ * the same pass, and their gradients into the backward's.
+ */
+final class CpuBatchNorm2d {
+    static final double EPS = 1e-5;
+    static final double MOMENTUM = 0.1;
+
+    final int channels;
+    final Plane plane;
+    private final Params params;
+    final int weightOffset, biasOffset;
+    final float[] runningMean, runningVar;
+    long numBatchesTracked;
+    private final Kernels kernels;
+    private final WorkerPool pool;
+
+    // saved by the training forward: [groups][C]
+    private final float[] mean, invStd;
+    // per (chunk, channel) parameter gradients, summed in a fixed order after the tasks
+    private final double[] gradGamma, gradBeta;
+    private final double[][] sums;
+
+    // arguments of the pass in flight
+    private float[] x, res, y, dy, dz, dx;
+    private boolean relu;
+    private int groups;
+
+    private final WorkerPool.Task forwardTask = this::forwardChunk;
+    private final WorkerPool.Task evalTask = this::evalChannel;
+    private final WorkerPool.Task backwardTask = this::backwardChunk;
+
+    CpuBatchNorm2d(String name, Params params, int channels, Plane plane, int maxGroups, Kernels kernels, WorkerPool pool) {
+        this.channels = channels;
+        this.plane = plane;
+        this.params = params;
+        this.kernels = kernels;
+        this.pool = pool;
+        weightOffset = params.add(name + ".weight", channels);
+        biasOffset = params.add(name + ".bias", channels);
+        runningMean = new float[channels];
+        runningVar = new float[channels];
+        java.util.Arrays.fill(runningVar, 1f);
+        mean = new float[maxGroups * channels];
+        invStd = new float[maxGroups * channels];
+        gradGamma = new double[maxGroups * channels];
+        gradBeta = new double[maxGroups * channels];
+        sums = new double[pool.threads()][2];
+    }
+
+    /**
+     * Training mode: y = mask * f(BN(x) [+ res]), f = ReLU when {@code relu}, over {@code groups}
+     * devices. x, res, y [C, plane]; res may be null.
+     */
+    void forward(float[] x, float[] res, boolean relu, float[] y, int groups) {
+        if (plane.n() % groups != 0) throw new mocoref.MocoRefException("batch " + plane.n() + " is not divisible by " + groups + " devices");
+        if ((long) plane.n() / groups * plane.h() * plane.w() < 2) {
+            throw new mocoref.MocoRefException("BatchNorm needs more than 1 value per channel per device in training (got "
+                    + plane.n() / groups + " samples of " + plane.h() + "x" + plane.w() + ")");
+        }
+        this.x = x;
+        this.res = res;
+        this.relu = relu;
+        this.y = y;
+        this.groups = groups;
+        pool.forEach(channels * groups, forwardTask);
+        numBatchesTracked++;
+    }
+
+    private void forwardChunk(int index, int worker) {
+        int c = index / groups, g = index % groups;
+        int per = plane.n() / groups, len = per * plane.imageStride();
+        int q0 = g * len, off = c * plane.rowLength() + plane.lead() + q0;
+        long count = (long) per * plane.h() * plane.w();
+        double mu = kernels.sum(x, off, len) / count;
+        float muF = (float) mu;
+        // the range's padding holds zeros, each adding (0 - mean)^2: take them out again
+        double sq = kernels.sumSquaredDeviation(x, off, len, muF) - (double) (len - count) * muF * muF;
+        sq = Math.max(sq, 0.0);
+        double var = sq / count;
+        double is = 1.0 / Math.sqrt(var + EPS);
+        mean[g * channels + c] = muF;
+        invStd[g * channels + c] = (float) is;
+        double gamma = params.value[weightOffset + c], beta = params.value[biasOffset + c];
+        float scale = (float) (gamma * is), shift = (float) (beta - mu * gamma * is);
+        kernels.scaleShift(x, off, res, off, scale, shift, relu, plane.mask(), q0, y, off, len);
+        if (g == 0) { // only device 0's statistics survive DDP's buffer broadcast
+            runningMean[c] = (float) ((1 - MOMENTUM) * runningMean[c] + MOMENTUM * mu);
+            runningVar[c] = (float) ((1 - MOMENTUM) * runningVar[c] + MOMENTUM * sq / (count - 1));
+        }
+    }
+
+    /** Eval mode: normalize with the running statistics; nothing saved or updated. */
+    void forwardEval(float[] x, float[] res, boolean relu, float[] y) {
+        this.x = x;
+        this.res = res;
+        this.relu = relu;
+        this.y = y;
+        pool.forEach(channels, evalTask);
+    }
+
+    private void evalChannel(int c, int worker) {
+        int off = c * plane.rowLength() + plane.lead();
+        double is = 1.0 / Math.sqrt(runningVar[c] + EPS);
+        double gamma = params.value[weightOffset + c], beta = params.value[biasOffset + c];
+        float scale = (float) (gamma * is), shift = (float) (beta - runningMean[c] * gamma * is);
+        kernels.scaleShift(x, off, res, off, scale, shift, relu, plane.mask(), 0, y, off, plane.span());
+    }
+
+    /**
+     * dy -> dx for the training forward, through the fused ReLU when {@code y} (the forward's output)
+     * is given. Writes dz = the gradient at BN's output (+ the residual's: what the shortcut receives)
+     * and dx; adds into gamma's and beta's gradients. dz may be dy itself (no ReLU). x is BN's input.
+     */
+    void backward(float[] dy, float[] y, float[] x, float[] dz, float[] dx) {
+        this.dy = dy;
+        this.y = y;
+        this.x = x;
+        this.dz = dz;
+        this.dx = dx;
+        pool.forEach(channels * groups, backwardTask);
+        float[] g = params.grad;
+        for (int c = 0; c < channels; c++) {
+            double gg = 0, gb = 0;
+            for (int k = 0; k < groups; k++) {
+                gg += gradGamma[k * channels + c];
+                gb += gradBeta[k * channels + c];
+            }
+            g[weightOffset + c] += (float) gg;
+            g[biasOffset + c] += (float) gb;
+        }
+    }
+
+    private void backwardChunk(int index, int worker) {
+        int c = index / groups, g = index % groups;
+        int per = plane.n() / groups, len = per * plane.imageStride();
+        int q0 = g * len, off = c * plane.rowLength() + plane.lead() + q0;
+        double count = (double) per * plane.h() * plane.w();
+        float mu = mean[g * channels + c];
+        double is = invStd[g * channels + c];
+        double[] s = sums[worker];
+        kernels.reluGradSums(dy, y, x, off, len, mu, dz, s);
+        double sumDz = s[0], sumDzXhat = s[1] * is;
+        gradBeta[g * channels + c] = sumDz;
+        gradGamma[g * channels + c] = sumDzXhat;
+        // dx = gamma*is/M * (M*dz - sum(dz) - xhat*sum(dz*xhat)), xhat = (x - mean)*is
+        double gamma = params.value[weightOffset + c];
+        double a = gamma * is, b = -gamma * is * sumDz / count, cc = -gamma * is * is * sumDzXhat / count;
+        kernels.bnInputGrad(dz, x, off, len, mu, (float) a, (float) b, (float) cc, plane.mask(), q0, dx, off);
+    }
+}

@@ -1,0 +1,281 @@
+package mocoref.cpu;
+
+/**
+ * Convolution without bias on {@link Plane}-laid-out activations, forward and both backward
+ * products, all through {@link Kernels#tile} and {@link Kernels#dot4x4}. Weights are torchvision's
+ * [out, in, k, k], i.e. a row-major [out][in*k*k] matrix W.
+ *
+ * <p>Two paths:
+ * <ul>
+ * <li><b>direct</b> (3x3 pad 1 or 1x1 pad 0, stride 1; nearly every convolution of a ResNet): input
+ *     and output share one plane and tap (c, u, v) is a constant shift of channel row c, so the
+ *     micro-kernel reads B straight from the activation. The data gradient is the same kind of
+ *     product with W transposed and the shifts mirrored, read straight from dY.</li>
+ * <li><b>im2col</b> (strided, or other kernels: the first conv of a stage, the downsample, the
+ *     ImageNet stem): the taps are gathered into a [in*k*k][output span] buffer of the shared
+ *     {@link Workspace}; the data gradient goes through the same buffer and a col2im.</li>
+ * </ul>
+ * Every product is parallel over tiles of output positions (forward, data gradient) or chunks of
+ * positions with per-thread partial sums (weight gradient).
+ */
+final class CpuConv2d {
+    /** Positions per chunk of the weight gradient's reduction (kept in L2 with its dY rows). */
+    private static final int CHUNK = 2048;
+    /** Position tiles per task of the forward and data-gradient products. */
+    private static final int TILES_PER_TASK = 4;
+
+    final int inChannels, outChannels, kernel, stride, padding;
+    final Plane src, dst;
+    final boolean direct;
+    private final Params params;
+    final int weightOffset;
+    private final Kernels kernels;
+    private final WorkerPool pool;
+    private final Workspace workspace;
+    private final int taps; // in*k*k: the reduction length of the forward product
+    private final int mr = Kernels.MR, nr;
+
+    /** forward A: [outTiles][taps][MR] */
+    private final float[] packedW;
+    /** forward B rows: where tap (c,u,v) starts, relative to position 0 */
+    private final int[] tapOffset;
+    /** data-gradient A: [inTiles][out*k*k][MR] (direct) or [tapTiles][out][MR] (im2col) */
+    private final float[] packedWt;
+    /** data-gradient B rows over dY */
+    private final int[] dyOffset;
+    /** per worker: partial weight gradients [out*taps] and one 4x4 block of sums */
+    private final float[][] partialGrad;
+    private final float[][] block;
+    /** per worker: the micro-kernel's scratch tile */
+    private final float[][] tileScratch;
+
+    // arguments of the pass in flight
+    private float[] x, y, dy, dx;
+    private float[] col; // the workspace's im2col buffer, fetched on the calling thread
+    private boolean accumulateDx;
+
+    private final WorkerPool.Task forwardTask = this::forwardTiles;
+    private final WorkerPool.Task im2colTask = this::im2colRow;
+    private final WorkerPool.Task weightGradTask = this::weightGradChunk;
+    private final WorkerPool.Task dataGradTask = this::dataGradTiles;
+    private final WorkerPool.Task col2imTask = this::col2imChannel;
+
+    CpuConv2d(String name, Params params, int in, int out, int kernel, int stride, int padding, Plane src,
+              Kernels kernels, WorkerPool pool, Workspace workspace, boolean trainable) {
+        this.inChannels = in;
+        this.outChannels = out;
+        this.kernel = kernel;
+        this.stride = stride;
+        this.padding = padding;
+        this.src = src;
+        this.params = params;
+        this.kernels = kernels;
+        this.pool = pool;
+        this.workspace = workspace;
+        this.nr = kernels.nr();
+        this.weightOffset = params.add(name + ".weight", out, in, kernel, kernel);
+        this.taps = in * kernel * kernel;
+        this.direct = stride == 1 && ((kernel == 3 && padding == 1) || (kernel == 1 && padding == 0));
+        int oh = (src.h() + 2 * padding - kernel) / stride + 1, ow = (src.w() + 2 * padding - kernel) / stride + 1;
+        this.dst = direct ? src : Plane.of(src.n(), oh, ow, nr);
+        int outTiles = tiles(out), inTiles = tiles(in);
+        packedW = new float[outTiles * taps * mr];
+        tapOffset = new int[taps];
+        if (direct) {
+            for (int c = 0; c < in; c++) {
+                for (int u = 0; u < kernel; u++) {
+                    for (int v = 0; v < kernel; v++) {
+                        tapOffset[(c * kernel + u) * kernel + v] = c * src.rowLength() + src.lead()
+                                + (u - padding) * src.rowStride() + (v - padding);
+                    }
+                }
+            }
+        } else {
+            for (int t = 0; t < taps; t++) tapOffset[t] = t * dst.span();
+            workspace.reserve((long) taps * dst.span());
+        }
+        if (direct) {
+            int kk = kernel * kernel;
+            packedWt = trainable ? new float[inTiles * out * kk * mr] : null;
+            dyOffset = new int[out * kk];
+            for (int o = 0; o < out; o++) {
+                for (int u = 0; u < kernel; u++) {
+                    for (int v = 0; v < kernel; v++) {
+                        dyOffset[(o * kernel + u) * kernel + v] = o * dst.rowLength() + dst.lead()
+                                + (padding - u) * dst.rowStride() + (padding - v);
+                    }
+                }
+            }
+        } else {
+            packedWt = trainable ? new float[tiles(taps) * out * mr] : null;
+            dyOffset = new int[out];
+            for (int o = 0; o < out; o++) dyOffset[o] = o * dst.rowLength() + dst.lead();
+        }
+        partialGrad = trainable ? new float[pool.threads()][out * taps] : null;
+        block = new float[pool.threads()][16];
+        tileScratch = new float[pool.threads()][Kernels.MR * nr];
+    }
+
+    private static int tiles(int m) {
+        return (m + Kernels.MR - 1) / Kernels.MR;
+    }
+
+    /** x [in, plane src] -> y [out, plane dst]; padding of y comes out zero. */
+    void forward(float[] x, float[] y) {
+        this.x = x;
+        this.y = y;
+        float[] w = params.value;
+        for (int o = 0; o < outChannels; o++) { // A[tile][t][r] = W[tile*MR + r][t]
+            int tile = o / mr, r = o % mr;
+            for (int t = 0; t < taps; t++) packedW[(tile * taps + t) * mr + r] = w[weightOffset + o * taps + t];
+        }
+        col = workspace.col();
+        if (!direct) pool.forEach(taps, im2colTask);
+        pool.forEach(taskCount(dst), forwardTask);
+    }
+
+    private int taskCount(Plane p) {
+        int positionTiles = p.span() / nr;
+        return (positionTiles + TILES_PER_TASK - 1) / TILES_PER_TASK;
+    }
+
+    private void forwardTiles(int task, int worker) {
+        float[] b = direct ? x : col;
+        int end = Math.min(dst.span(), (task + 1) * TILES_PER_TASK * nr);
+        int outTiles = tiles(outChannels), ld = dst.rowLength();
+        for (int q = task * TILES_PER_TASK * nr; q < end; q += nr) {
+            for (int mt = 0; mt < outTiles; mt++) {
+                kernels.tile(packedW, mt * taps * mr, taps, b, tapOffset, q,
+                        y, mt * mr * ld + dst.lead() + q, ld, Math.min(mr, outChannels - mt * mr), false, dst.mask(), q, tileScratch[worker]);
+            }
+        }
+    }
+
+    /** Row t = (c, u, v) of the im2col buffer: input pixel (c, i*s+u-p, j*s+v-p) at every output position. */
+    private void im2colRow(int t, int worker) {
+        int c = t / (kernel * kernel), u = t / kernel % kernel, v = t % kernel;
+        int base = t * dst.span();
+        java.util.Arrays.fill(col, base, base + dst.span(), 0f);
+        int oh = dst.h(), ow = dst.w();
+        for (int b = 0; b < dst.n(); b++) {
+            for (int i = 0; i < oh; i++) {
+                int h = i * stride + u - padding;
+                if (h < 0 || h >= src.h()) continue;
+                int out = base + b * dst.imageStride() + i * dst.rowStride(), in = src.at(c, b, h, 0);
+                for (int j = 0; j < ow; j++) {
+                    int w = j * stride + v - padding;
+                    if (w >= 0 && w < src.w()) col[out + j] = x[in + w];
+                }
+            }
+        }
+    }
+
+    /**
+     * dy [out, plane dst] -> adds dL/dW into the parameter gradients and, when dx is not null, sets
+     * (or with {@code accumulateDx} adds into) dx [in, plane src]. x is the forward's input.
+     */
+    void backward(float[] dy, float[] x, float[] dx, boolean accumulateDx) {
+        this.dy = dy;
+        this.x = x;
+        this.dx = dx;
+        this.accumulateDx = accumulateDx;
+        col = workspace.col();
+        // weight gradient: dW[o, t] = sum_q dY[o, q] * B[t, q]
+        if (!direct) pool.forEach(taps, im2colTask);
+        for (float[] p : partialGrad) java.util.Arrays.fill(p, 0f);
+        pool.forEach((dst.span() + CHUNK - 1) / CHUNK, weightGradTask);
+        float[] g = params.grad;
+        for (float[] p : partialGrad) {
+            for (int i = 0; i < p.length; i++) g[weightOffset + i] += p[i];
+        }
+        if (dx == null) return;
+        packTransposed();
+        pool.forEach(taskCount(direct ? src : dst), dataGradTask);
+        if (!direct) pool.forEach(inChannels, col2imTask);
+    }
+
+    private void weightGradChunk(int chunk, int worker) {
+        int q0 = chunk * CHUNK, len = Math.min(CHUNK, dst.span() - q0);
+        float[] b = direct ? x : col;
+        float[] part = partialGrad[worker], sums = block[worker];
+        int dyBase = dst.lead() + q0, ld = dst.rowLength();
+        for (int o = 0; o < outChannels; o += 4) {
+            int o1 = Math.min(o + 1, outChannels - 1), o2 = Math.min(o + 2, outChannels - 1), o3 = Math.min(o + 3, outChannels - 1);
+            for (int t = 0; t < taps; t += 4) {
+                int t1 = Math.min(t + 1, taps - 1), t2 = Math.min(t + 2, taps - 1), t3 = Math.min(t + 3, taps - 1);
+                java.util.Arrays.fill(sums, 0f);
+                kernels.dot4x4(dy, o * ld + dyBase, o1 * ld + dyBase, o2 * ld + dyBase, o3 * ld + dyBase,
+                        b, tapOffset[t] + q0, tapOffset[t1] + q0, tapOffset[t2] + q0, tapOffset[t3] + q0, len, sums, 0);
+                for (int r = 0; r < 4 && o + r < outChannels; r++) {
+                    for (int s = 0; s < 4 && t + s < taps; s++) part[(o + r) * taps + t + s] += sums[r * 4 + s];
+                }
+            }
+        }
+    }
+
+    /** The data gradient's A: W transposed, per tap for the direct path. */
+    private void packTransposed() {
+        float[] w = params.value;
+        int kk = kernel * kernel;
+        if (direct) { // A[c-tile][(o,u,v)][r] = W[o, c, u, v]
+            int kLen = outChannels * kk;
+            for (int c = 0; c < inChannels; c++) {
+                int tile = c / mr, r = c % mr;
+                for (int o = 0; o < outChannels; o++) {
+                    for (int uv = 0; uv < kk; uv++) {
+                        packedWt[(tile * kLen + o * kk + uv) * mr + r] = w[weightOffset + (o * inChannels + c) * kk + uv];
+                    }
+                }
+            }
+        } else { // A[t-tile][o][r] = W[o, t]
+            for (int t = 0; t < taps; t++) {
+                int tile = t / mr, r = t % mr;
+                for (int o = 0; o < outChannels; o++) packedWt[(tile * outChannels + o) * mr + r] = w[weightOffset + o * taps + t];
+            }
+        }
+    }
+
+    private void dataGradTiles(int task, int worker) {
+        if (direct) {
+            int kLen = outChannels * kernel * kernel, ld = src.rowLength();
+            int end = Math.min(src.span(), (task + 1) * TILES_PER_TASK * nr);
+            for (int q = task * TILES_PER_TASK * nr; q < end; q += nr) {
+                for (int ct = 0; ct < tiles(inChannels); ct++) {
+                    kernels.tile(packedWt, ct * kLen * mr, kLen, dy, dyOffset, q, dx, ct * mr * ld + src.lead() + q, ld,
+                            Math.min(mr, inChannels - ct * mr), accumulateDx, src.mask(), q, tileScratch[worker]);
+                }
+            }
+        } else { // dcol[t, q] = sum_o W[o, t] dY[o, q]; dY's padding is zero, so dcol's is too
+                int end = Math.min(dst.span(), (task + 1) * TILES_PER_TASK * nr);
+            for (int q = task * TILES_PER_TASK * nr; q < end; q += nr) {
+                for (int tt = 0; tt < tiles(taps); tt++) {
+                    kernels.tile(packedWt, tt * outChannels * mr, outChannels, dy, dyOffset, q, col, tt * mr * dst.span() + q,
+                            dst.span(), Math.min(mr, taps - tt * mr), false, null, 0, tileScratch[worker]);
+                }
+            }
+        }
+    }
+
+    /** dx[c] (+)= the im2col buffer's rows (c, u, v) added back where forward took them from. */
+    private void col2imChannel(int c, int worker) {
+        if (!accumulateDx) {
+            java.util.Arrays.fill(dx, c * src.rowLength(), (c + 1) * src.rowLength(), 0f);
+        }
+        for (int u = 0; u < kernel; u++) {
+            for (int v = 0; v < kernel; v++) {
+                int base = ((c * kernel + u) * kernel + v) * dst.span();
+                for (int b = 0; b < dst.n(); b++) {
+                    for (int i = 0; i < dst.h(); i++) {
+                        int h = i * stride + u - padding;
+                        if (h < 0 || h >= src.h()) continue;
+                        int from = base + b * dst.imageStride() + i * dst.rowStride(), to = src.at(c, b, h, 0);
+                        for (int j = 0; j < dst.w(); j++) {
+                            int w = j * stride + v - padding;
+                            if (w >= 0 && w < src.w()) dx[to + w] += col[from + j];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+package mocoref.cpu;
+
+/**
+ * The inner loops the cpu backend spends its time in, each with a scalar version
+ * ({@link ScalarKernels}, always there) and a Vector API version ({@link VectorKernels}, loaded only
+ * when the {@code jdk.incubator.vector} module is present). Both compute the same sums; the vector
+ * one reorders additions, so results agree to float32 rounding, not bit for bit.
+ *
+ * <p>The central one is {@link #tile}: an MR x NR block of C += A.B where A is packed [k][MR] and
+ * row k of B starts at {@code b[rowOff[k] + col]}. A table of row offsets lets the same loop read
+ * B from a packed panel, from an im2col buffer, or straight from a padded activation (a stride-1
+ * convolution's taps are constant shifts there), so convolutions need no im2col copy.
+ */
+interface Kernels {
+    /** Rows of an A micro-panel (output channels per tile). */
+    int MR = 8;
+
+    /** The chosen implementation: the Vector API one when its module is present, else the scalar one. */
+    Kernels INSTANCE = KernelChoice.pick();
+
+    /** Columns of a tile (output positions): two SIMD vectors. */
+    int nr();
+
+    String name();
+
+    /**
+     * c[cOff + r*ldc + j] (+)= sum_{k < kLen} a[aOff + k*MR + r] * b[rowOff[k] + col + j], for r < rows,
+     * j < nr(); each result is multiplied by {@code mask[maskOff + j]} when mask is not null
+     * (zeroing the padding of an activation). {@code scratch} holds MR*nr floats, one per thread.
+     */
+    void tile(float[] a, int aOff, int kLen, float[] b, int[] rowOff, int col,
+              float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff, float[] scratch);
+
+    /**
+     * out[outOff + r*4 + s] += sum_{t < len} a[aRow[r] + t] * b[bRow[s] + t] for r, s < 4: sixteen
+     * dot products sharing their loads (weight gradients: dW[o, k] = sum_q dY[o, q] X[k, q]).
+     */
+    void dot4x4(float[] a, int a0, int a1, int a2, int a3, float[] b, int b0, int b1, int b2, int b3,
+                int len, float[] out, int outOff);
+
+    /** sum x[off .. off+len) in a double. */
+    double sum(float[] x, int off, int len);
+
+    /** sum (x - mean)^2 over x[off .. off+len), in a double. */
+    double sumSquaredDeviation(float[] x, int off, int len, float mean);
+
+    /**
+     * y = mask * f(x*scale + shift [+ res]), f = ReLU or identity: BatchNorm's affine normalization,
+     * with the residual add and the ReLU of a block fused in. {@code res} may be null.
+     */
+    void scaleShift(float[] x, int xOff, float[] res, int resOff, float scale, float shift, boolean relu,
+                    float[] mask, int maskOff, float[] y, int yOff, int len);
+
+    /**
+     * dz = dy, or with {@code y} (the ReLU's output) not null dz = y > 0 ? dy : 0 (ReLU's gradient);
+     * puts {sum dz, sum dz*(x - mean)} into {@code sums}.
+     */
+    void reluGradSums(float[] dy, float[] y, float[] x, int off, int len, float mean, float[] dz, double[] sums);
+
+    /** dx = mask * (a*dz + c*(x - mean) + b): BatchNorm's input gradient with its three terms folded. */
+    void bnInputGrad(float[] dz, float[] x, int off, int len, float mean, float a, float b, float c,
+                     float[] mask, int maskOff, float[] dx, int dxOff);
+
+    /** y[i] = exp(x[i] - max) for i < len; returns their sum (a softmax's denominator). */
+    double expShifted(float[] x, int xOff, int len, float max, float[] y, int yOff);
+
+    /** max of x[off .. off+len). */
+    float max(float[] x, int off, int len);
+}

@@ -1,0 +1,114 @@
+package mocoref.cpu;
+
+/** Plain loops: the kernels of a JVM without the Vector API, and the twins the vector ones are tested against. */
+final class ScalarKernels implements Kernels {
+    private final int nr;
+
+    ScalarKernels(int nr) {
+        this.nr = nr;
+    }
+
+    @Override
+    public int nr() {
+        return nr;
+    }
+
+    @Override
+    public String name() {
+        return "scalar";
+    }
+
+    @Override
+    public void tile(float[] a, int aOff, int kLen, float[] b, int[] rowOff, int col,
+                     float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff, float[] scratch) {
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < nr; j++) {
+                float sum = 0;
+                for (int k = 0; k < kLen; k++) sum += a[aOff + k * MR + r] * b[rowOff[k] + col + j];
+                int at = cOff + r * ldc + j;
+                float v = accumulate ? c[at] + sum : sum;
+                c[at] = mask == null ? v : v * mask[maskOff + j];
+            }
+        }
+    }
+
+    @Override
+    public void dot4x4(float[] a, int a0, int a1, int a2, int a3, float[] b, int b0, int b1, int b2, int b3,
+                       int len, float[] out, int outOff) {
+        int[] ar = {a0, a1, a2, a3}, br = {b0, b1, b2, b3};
+        for (int r = 0; r < 4; r++) {
+            for (int s = 0; s < 4; s++) {
+                float sum = 0;
+                for (int t = 0; t < len; t++) sum += a[ar[r] + t] * b[br[s] + t];
+                out[outOff + r * 4 + s] += sum;
+            }
+        }
+    }
+
+    @Override
+    public double sum(float[] x, int off, int len) {
+        double s = 0;
+        for (int i = 0; i < len; i++) s += x[off + i];
+        return s;
+    }
+
+    @Override
+    public double sumSquaredDeviation(float[] x, int off, int len, float mean) {
+        double s = 0;
+        for (int i = 0; i < len; i++) {
+            float d = x[off + i] - mean;
+            s += d * d;
+        }
+        return s;
+    }
+
+    @Override
+    public void scaleShift(float[] x, int xOff, float[] res, int resOff, float scale, float shift, boolean relu,
+                           float[] mask, int maskOff, float[] y, int yOff, int len) {
+        for (int i = 0; i < len; i++) {
+            float v = x[xOff + i] * scale + shift;
+            if (res != null) v += res[resOff + i];
+            if (relu) v = Math.max(v, 0f);
+            y[yOff + i] = v * mask[maskOff + i];
+        }
+    }
+
+    @Override
+    public void reluGradSums(float[] dy, float[] y, float[] x, int off, int len, float mean, float[] dz, double[] sums) {
+        double sumDz = 0, sumDzX = 0;
+        for (int i = off; i < off + len; i++) {
+            float d = (y == null || y[i] > 0) ? dy[i] : 0f;
+            dz[i] = d;
+            sumDz += d;
+            sumDzX += d * (x[i] - mean);
+        }
+        sums[0] = sumDz;
+        sums[1] = sumDzX;
+    }
+
+    @Override
+    public void bnInputGrad(float[] dz, float[] x, int off, int len, float mean, float a, float b, float c,
+                            float[] mask, int maskOff, float[] dx, int dxOff) {
+        for (int i = 0; i < len; i++) {
+            dx[dxOff + i] = (a * dz[off + i] + c * (x[off + i] - mean) + b) * mask[maskOff + i];
+        }
+    }
+
+    @Override
+    public double expShifted(float[] x, int xOff, int len, float max, float[] y, int yOff) {
+        double s = 0;
+        for (int i = 0; i < len; i++) {
+            float e = (float) Math.exp(x[xOff + i] - max);
+            y[yOff + i] = e;
+            s += e;
+        }
+        return s;
+    }
+
+    @Override
+    public float max(float[] x, int off, int len) {
+        float m = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < len; i++) m = Math.max(m, x[off + i]);
+        return m;
+    }
+}

@@ -1,0 +1,301 @@
+package mocoref.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The kernels on the Vector API with the preferred species (512 bits on AVX-512: 16 floats). Loaded
+ * by name from {@link KernelChoice}, so nothing else in the backend links against the incubator
+ * module. Accumulators are locals, not arrays, so that C2 keeps all of them in registers.
+ */
+final class VectorKernels implements Kernels {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    /** Partial sums stay in float this many elements, then move to a double. */
+    private static final int FLUSH = 64 * 16;
+    private static final FloatVector ONE = FloatVector.broadcast(S, 1f);
+
+    @Override
+    public int nr() {
+        return 2 * L;
+    }
+
+    @Override
+    public String name() {
+        return "vector-" + S.vectorBitSize();
+    }
+
+    /** The 8 x 2L micro-kernel: per k, two loads of B, eight broadcasts of A, sixteen FMAs. */
+    @Override
+    public void tile(float[] a, int aOff, int kLen, float[] b, int[] rowOff, int col,
+                     float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff, float[] t) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+        FloatVector c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
+        for (int k = 0, ai = aOff; k < kLen; k++, ai += MR) {
+            int bi = rowOff[k] + col;
+            FloatVector b0 = FloatVector.fromArray(S, b, bi);
+            FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
+            FloatVector av = FloatVector.broadcast(S, a[ai]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, a[ai + 1]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(S, a[ai + 2]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(S, a[ai + 3]);
+            c30 = av.fma(b0, c30);
+            c31 = av.fma(b1, c31);
+            av = FloatVector.broadcast(S, a[ai + 4]);
+            c40 = av.fma(b0, c40);
+            c41 = av.fma(b1, c41);
+            av = FloatVector.broadcast(S, a[ai + 5]);
+            c50 = av.fma(b0, c50);
+            c51 = av.fma(b1, c51);
+            av = FloatVector.broadcast(S, a[ai + 6]);
+            c60 = av.fma(b0, c60);
+            c61 = av.fma(b1, c61);
+            av = FloatVector.broadcast(S, a[ai + 7]);
+            c70 = av.fma(b0, c70);
+            c71 = av.fma(b1, c71);
+        }
+        // straight-line stores into the scratch tile, the rest in a separate loop: an epilogue with
+        // branches on vectors here would push C2 past its inlining node budget and box them all
+        c00.intoArray(t, 0);
+        c01.intoArray(t, L);
+        c10.intoArray(t, 2 * L);
+        c11.intoArray(t, 3 * L);
+        c20.intoArray(t, 4 * L);
+        c21.intoArray(t, 5 * L);
+        c30.intoArray(t, 6 * L);
+        c31.intoArray(t, 7 * L);
+        c40.intoArray(t, 8 * L);
+        c41.intoArray(t, 9 * L);
+        c50.intoArray(t, 10 * L);
+        c51.intoArray(t, 11 * L);
+        c60.intoArray(t, 12 * L);
+        c61.intoArray(t, 13 * L);
+        c70.intoArray(t, 14 * L);
+        c71.intoArray(t, 15 * L);
+        epilogue(t, c, cOff, ldc, rows, accumulate, mask, maskOff);
+    }
+
+    /** c rows (+)= the scratch tile, times the mask. */
+    private static void epilogue(float[] t, float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff) {
+        FloatVector m0 = mask == null ? ONE : FloatVector.fromArray(S, mask, maskOff);
+        FloatVector m1 = mask == null ? ONE : FloatVector.fromArray(S, mask, maskOff + L);
+        for (int r = 0; r < rows; r++) {
+            int at = cOff + r * ldc;
+            FloatVector v0 = FloatVector.fromArray(S, t, 2 * r * L), v1 = FloatVector.fromArray(S, t, (2 * r + 1) * L);
+            if (accumulate) {
+                v0 = v0.add(FloatVector.fromArray(S, c, at));
+                v1 = v1.add(FloatVector.fromArray(S, c, at + L));
+            }
+            v0.mul(m0).intoArray(c, at);
+            v1.mul(m1).intoArray(c, at + L);
+        }
+    }
+
+    @Override
+    public void dot4x4(float[] a, int a0, int a1, int a2, int a3, float[] b, int b0, int b1, int b2, int b3,
+                       int len, float[] out, int outOff) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector s00 = z, s01 = z, s02 = z, s03 = z, s10 = z, s11 = z, s12 = z, s13 = z;
+        FloatVector s20 = z, s21 = z, s22 = z, s23 = z, s30 = z, s31 = z, s32 = z, s33 = z;
+        int t = 0;
+        for (; t <= len - L; t += L) {
+            FloatVector y0 = FloatVector.fromArray(S, b, b0 + t);
+            FloatVector y1 = FloatVector.fromArray(S, b, b1 + t);
+            FloatVector y2 = FloatVector.fromArray(S, b, b2 + t);
+            FloatVector y3 = FloatVector.fromArray(S, b, b3 + t);
+            FloatVector x = FloatVector.fromArray(S, a, a0 + t);
+            s00 = x.fma(y0, s00);
+            s01 = x.fma(y1, s01);
+            s02 = x.fma(y2, s02);
+            s03 = x.fma(y3, s03);
+            x = FloatVector.fromArray(S, a, a1 + t);
+            s10 = x.fma(y0, s10);
+            s11 = x.fma(y1, s11);
+            s12 = x.fma(y2, s12);
+            s13 = x.fma(y3, s13);
+            x = FloatVector.fromArray(S, a, a2 + t);
+            s20 = x.fma(y0, s20);
+            s21 = x.fma(y1, s21);
+            s22 = x.fma(y2, s22);
+            s23 = x.fma(y3, s23);
+            x = FloatVector.fromArray(S, a, a3 + t);
+            s30 = x.fma(y0, s30);
+            s31 = x.fma(y1, s31);
+            s32 = x.fma(y2, s32);
+            s33 = x.fma(y3, s33);
+        }
+        out[outOff] += s00.reduceLanes(VectorOperators.ADD);
+        out[outOff + 1] += s01.reduceLanes(VectorOperators.ADD);
+        out[outOff + 2] += s02.reduceLanes(VectorOperators.ADD);
+        out[outOff + 3] += s03.reduceLanes(VectorOperators.ADD);
+        out[outOff + 4] += s10.reduceLanes(VectorOperators.ADD);
+        out[outOff + 5] += s11.reduceLanes(VectorOperators.ADD);
+        out[outOff + 6] += s12.reduceLanes(VectorOperators.ADD);
+        out[outOff + 7] += s13.reduceLanes(VectorOperators.ADD);
+        out[outOff + 8] += s20.reduceLanes(VectorOperators.ADD);
+        out[outOff + 9] += s21.reduceLanes(VectorOperators.ADD);
+        out[outOff + 10] += s22.reduceLanes(VectorOperators.ADD);
+        out[outOff + 11] += s23.reduceLanes(VectorOperators.ADD);
+        out[outOff + 12] += s30.reduceLanes(VectorOperators.ADD);
+        out[outOff + 13] += s31.reduceLanes(VectorOperators.ADD);
+        out[outOff + 14] += s32.reduceLanes(VectorOperators.ADD);
+        out[outOff + 15] += s33.reduceLanes(VectorOperators.ADD);
+        for (; t < len; t++) { // the tail that does not fill a vector
+            float x0 = a[a0 + t], x1 = a[a1 + t], x2 = a[a2 + t], x3 = a[a3 + t];
+            float y0 = b[b0 + t], y1 = b[b1 + t], y2 = b[b2 + t], y3 = b[b3 + t];
+            out[outOff] += x0 * y0;
+            out[outOff + 1] += x0 * y1;
+            out[outOff + 2] += x0 * y2;
+            out[outOff + 3] += x0 * y3;
+            out[outOff + 4] += x1 * y0;
+            out[outOff + 5] += x1 * y1;
+            out[outOff + 6] += x1 * y2;
+            out[outOff + 7] += x1 * y3;
+            out[outOff + 8] += x2 * y0;
+            out[outOff + 9] += x2 * y1;
+            out[outOff + 10] += x2 * y2;
+            out[outOff + 11] += x2 * y3;
+            out[outOff + 12] += x3 * y0;
+            out[outOff + 13] += x3 * y1;
+            out[outOff + 14] += x3 * y2;
+            out[outOff + 15] += x3 * y3;
+        }
+    }
+
+    @Override
+    public double sum(float[] x, int off, int len) {
+        double total = 0;
+        int i = 0;
+        while (i <= len - L) {
+            int end = Math.min(len - L, i + FLUSH);
+            FloatVector acc = FloatVector.zero(S);
+            for (; i <= end; i += L) acc = acc.add(FloatVector.fromArray(S, x, off + i));
+            total += acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < len; i++) total += x[off + i];
+        return total;
+    }
+
+    @Override
+    public double sumSquaredDeviation(float[] x, int off, int len, float mean) {
+        double total = 0;
+        FloatVector m = FloatVector.broadcast(S, mean);
+        int i = 0;
+        while (i <= len - L) {
+            int end = Math.min(len - L, i + FLUSH);
+            FloatVector acc = FloatVector.zero(S);
+            for (; i <= end; i += L) {
+                FloatVector d = FloatVector.fromArray(S, x, off + i).sub(m);
+                acc = d.fma(d, acc);
+            }
+            total += acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < len; i++) {
+            float d = x[off + i] - mean;
+            total += d * d;
+        }
+        return total;
+    }
+
+    @Override
+    public void scaleShift(float[] x, int xOff, float[] res, int resOff, float scale, float shift, boolean relu,
+                           float[] mask, int maskOff, float[] y, int yOff, int len) {
+        FloatVector sc = FloatVector.broadcast(S, scale), sh = FloatVector.broadcast(S, shift);
+        FloatVector zero = FloatVector.zero(S);
+        int i = 0;
+        for (; i <= len - L; i += L) {
+            FloatVector v = FloatVector.fromArray(S, x, xOff + i).fma(sc, sh);
+            if (res != null) v = v.add(FloatVector.fromArray(S, res, resOff + i));
+            if (relu) v = v.max(zero);
+            v.mul(FloatVector.fromArray(S, mask, maskOff + i)).intoArray(y, yOff + i);
+        }
+        for (; i < len; i++) {
+            float v = x[xOff + i] * scale + shift;
+            if (res != null) v += res[resOff + i];
+            if (relu) v = Math.max(v, 0f);
+            y[yOff + i] = v * mask[maskOff + i];
+        }
+    }
+
+    @Override
+    public void reluGradSums(float[] dy, float[] y, float[] x, int off, int len, float mean, float[] dz, double[] sums) {
+        double sumDz = 0, sumDzX = 0;
+        FloatVector m = FloatVector.broadcast(S, mean), zero = FloatVector.zero(S);
+        int i = 0;
+        while (i <= len - L) {
+            int end = Math.min(len - L, i + FLUSH);
+            FloatVector accDz = zero, accDzX = zero;
+            for (; i <= end; i += L) {
+                FloatVector d = FloatVector.fromArray(S, dy, off + i);
+                if (y != null) d = d.blend(zero, FloatVector.fromArray(S, y, off + i).compare(VectorOperators.LE, 0f));
+                d.intoArray(dz, off + i);
+                accDz = accDz.add(d);
+                accDzX = d.fma(FloatVector.fromArray(S, x, off + i).sub(m), accDzX);
+            }
+            sumDz += accDz.reduceLanes(VectorOperators.ADD);
+            sumDzX += accDzX.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < len; i++) {
+            int at = off + i;
+            float d = (y == null || y[at] > 0) ? dy[at] : 0f;
+            dz[at] = d;
+            sumDz += d;
+            sumDzX += d * (x[at] - mean);
+        }
+        sums[0] = sumDz;
+        sums[1] = sumDzX;
+    }
+
+    @Override
+    public void bnInputGrad(float[] dz, float[] x, int off, int len, float mean, float a, float b, float c,
+                            float[] mask, int maskOff, float[] dx, int dxOff) {
+        FloatVector va = FloatVector.broadcast(S, a), vb = FloatVector.broadcast(S, b);
+        FloatVector vc = FloatVector.broadcast(S, c), m = FloatVector.broadcast(S, mean);
+        int i = 0;
+        for (; i <= len - L; i += L) {
+            FloatVector v = FloatVector.fromArray(S, x, off + i).sub(m).fma(vc, vb);
+            v = FloatVector.fromArray(S, dz, off + i).fma(va, v);
+            v.mul(FloatVector.fromArray(S, mask, maskOff + i)).intoArray(dx, dxOff + i);
+        }
+        for (; i < len; i++) {
+            dx[dxOff + i] = (a * dz[off + i] + c * (x[off + i] - mean) + b) * mask[maskOff + i];
+        }
+    }
+
+    @Override
+    public double expShifted(float[] x, int xOff, int len, float max, float[] y, int yOff) {
+        FloatVector m = FloatVector.broadcast(S, max), acc = FloatVector.zero(S);
+        double total = 0;
+        int i = 0;
+        for (; i <= len - L; i += L) {
+            FloatVector e = FloatVector.fromArray(S, x, xOff + i).sub(m).lanewise(VectorOperators.EXP);
+            e.intoArray(y, yOff + i);
+            acc = acc.add(e);
+        }
+        total += acc.reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) {
+            float e = (float) Math.exp(x[xOff + i] - max);
+            y[yOff + i] = e;
+            total += e;
+        }
+        return total;
+    }
+
+    @Override
+    public float max(float[] x, int off, int len) {
+        FloatVector acc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        int i = 0;
+        for (; i <= len - L; i += L) acc = acc.max(FloatVector.fromArray(S, x, off + i));
+        float m = acc.reduceLanes(VectorOperators.MAX);
+        for (; i < len; i++) m = Math.max(m, x[off + i]);
+        return m;
+    }
+}
