@@ -29,6 +29,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
             BenchCommand.class,
             DevicesCommand.class,
             ExportCommand.class,
+            PlotCommand.class,
         })
 public final class Main implements Callable<Integer> {
     /** Bad input: a MocoRefException's message, one line. */
