@@ -2,7 +2,7 @@
 """Golden cases of the MoCo training step (format moco-golden/1).
 
 Writes reference-tests/cases/<name>/{case.json, init.safetensors, inputs.safetensors,
-expected.safetensors} as specified in /work/shared/specs/golden-case-format.md, with
+expected.safetensors} as specified in docs/golden-case-format.md, with
 the numbers computed by moco_torch.py (PyTorch, float64).
 
 Usage:

@@ -1,6 +1,6 @@
 """PyTorch (float64) reference of the moco-ref encoder and of one MoCo training step.
 
-This module is the executable form of /work/shared/specs/golden-case-format.md:
+This module is the executable form of docs/golden-case-format.md:
 
 * `ResNetEncoder` builds the encoder with torchvision's layout and state-dict names
   but a configurable width / stem / head. The residual blocks are torchvision's own

@@ -14,7 +14,7 @@ import javax.imageio.ImageIO;
 import mocoref.data.augment.Image;
 
 /** Small dataset files for tests, made from a seed: IDX, CIFAR binary batches, image folders. */
-final class SyntheticData {
+public final class SyntheticData {
     private SyntheticData() {}
 
     /** An IDX images file's bytes: magic 0x803, n, rows, cols, then the pixels. */
@@ -45,7 +45,7 @@ final class SyntheticData {
     }
 
     /** Both splits of an IDX dataset in {@code dir}: {@code nTrain}/{@code nTest} images of rows x cols, 10 classes. */
-    static void writeIdx(Path dir, int nTrain, int nTest, int rows, int cols, boolean gzip, long seed) throws IOException {
+    public static void writeIdx(Path dir, int nTrain, int nTest, int rows, int cols, boolean gzip, long seed) throws IOException {
         SplittableRandom rng = new SplittableRandom(seed);
         Files.createDirectories(dir);
         String gz = gzip ? ".gz" : "";
