@@ -11,11 +11,12 @@ public final class Backends {
 
     private Backends() {}
 
-    /** The backend called {@code name}, using {@code threads} threads where it is multi-threaded. */
+    /** The backend called {@code name}, using {@code threads} threads where it is multi-threaded (0: all cores). */
     public static Backend byName(String name, int threads) {
+        if (threads < 0) throw new MocoRefException("--threads must be 0 (all cores) or more, got " + threads);
         return switch (name) {
             case "reference" -> new ReferenceBackend();
-            case "cpu" -> new CpuBackend(threads);
+            case "cpu" -> threads == 0 ? new CpuBackend() : new CpuBackend(threads);
             default -> throw new MocoRefException("unknown backend '" + name + "' (known: " + String.join(", ", NAMES) + ")");
         };
     }
