@@ -19,7 +19,11 @@ package mocoref.cpu;
  * positions with per-thread partial sums (weight gradient).
  */
 final class CpuConv2d {
-    /** Positions per chunk of the weight gradient's reduction (kept in L2 with its dY rows). */
+    /**
+     * Positions per chunk of the weight gradient's reduction (kept in L2 with its dY rows). Not
+     * sensitive: on AVX2, one thread, 256..4096 gave within 15% of each other on every stage's shape
+     * (2048 and 4096 best), so the time is in the dot kernel, not in cache misses.
+     */
     private static final int CHUNK = 2048;
     /** Position tiles per task of the forward and data-gradient products. */
     private static final int TILES_PER_TASK = 4;
@@ -33,7 +37,7 @@ final class CpuConv2d {
     private final WorkerPool pool;
     private final Workspace workspace;
     private final int taps; // in*k*k: the reduction length of the forward product
-    private final int mr = Kernels.MR, nr;
+    private final int mr, nr; // the micro-kernel's tile
 
     /** forward A: [outTiles][taps][MR] */
     private final float[] packedW;
@@ -72,6 +76,7 @@ final class CpuConv2d {
         this.kernels = kernels;
         this.pool = pool;
         this.workspace = workspace;
+        this.mr = kernels.mr();
         this.nr = kernels.nr();
         this.weightOffset = params.add(name + ".weight", out, in, kernel, kernel);
         this.taps = in * kernel * kernel;
@@ -113,11 +118,11 @@ final class CpuConv2d {
         }
         partialGrad = trainable ? new float[pool.threads()][out * taps] : null;
         block = new float[pool.threads()][16];
-        tileScratch = new float[pool.threads()][Kernels.MR * nr];
+        tileScratch = new float[pool.threads()][mr * nr];
     }
 
-    private static int tiles(int m) {
-        return (m + Kernels.MR - 1) / Kernels.MR;
+    private int tiles(int m) {
+        return (m + mr - 1) / mr;
     }
 
     /** x [in, plane src] -> y [out, plane dst]; padding of y comes out zero. */

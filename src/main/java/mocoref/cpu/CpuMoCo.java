@@ -81,7 +81,7 @@ public final class CpuMoCo implements MocoModel {
         return t;
     }
 
-    /** The kernels in use ("vector-512" or "scalar") and the thread count, for reports. */
+    /** The kernels in use ("vector-256 6x16", "vector-512 8x32" or "scalar") and the thread count, for reports. */
     public String describe() {
         return kernels.name() + " kernels, " + pool.threads() + " threads";
     }

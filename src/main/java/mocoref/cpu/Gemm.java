@@ -10,7 +10,7 @@ package mocoref.cpu;
 final class Gemm {
     private final Kernels kernels;
     private final WorkerPool pool;
-    private final int nr;
+    private final int mr, nr;
     private float[] packA = new float[0];
     private float[] packB = new float[0];
     private int[] rowOff = new int[0];
@@ -29,9 +29,10 @@ final class Gemm {
     Gemm(Kernels kernels, WorkerPool pool) {
         this.kernels = kernels;
         this.pool = pool;
+        this.mr = kernels.mr();
         this.nr = kernels.nr();
-        edge = new float[pool.threads()][Kernels.MR * nr];
-        scratch = new float[pool.threads()][Kernels.MR * nr];
+        edge = new float[pool.threads()][mr * nr];
+        scratch = new float[pool.threads()][mr * nr];
     }
 
     /**
@@ -56,7 +57,7 @@ final class Gemm {
         this.cOff = cOff;
         this.ldc = ldc;
         this.accumulate = accumulate;
-        mTiles = (m + Kernels.MR - 1) / Kernels.MR;
+        mTiles = (m + mr - 1) / mr;
         nTiles = (n + nr - 1) / nr;
         ensureCapacity();
         pool.forEach(mTiles + nTiles, pack);
@@ -64,7 +65,7 @@ final class Gemm {
     }
 
     private void ensureCapacity() {
-        if (packA.length < mTiles * Kernels.MR * k) packA = new float[mTiles * Kernels.MR * k];
+        if (packA.length < mTiles * mr * k) packA = new float[mTiles * mr * k];
         if (packB.length < nTiles * nr * k) packB = new float[nTiles * nr * k];
         if (rowOff.length < k) {
             rowOff = new int[k];
@@ -73,7 +74,6 @@ final class Gemm {
     }
 
     private void pack(int index, int worker) {
-        int mr = Kernels.MR;
         if (index < mTiles) { // panel of A rows index*MR.., scaled by alpha, zero past row m
             int base = index * k * mr;
             for (int t = 0; t < k; t++) {
@@ -96,9 +96,9 @@ final class Gemm {
 
     private void compute(int index, int worker) {
         int mt = index / nTiles, nt = index % nTiles;
-        int rows = Math.min(Kernels.MR, m - mt * Kernels.MR), cols = Math.min(nr, n - nt * nr);
-        int aAt = mt * k * Kernels.MR, bCol = nt * k * nr;
-        int cAt = cOff + mt * Kernels.MR * ldc + nt * nr;
+        int rows = Math.min(mr, m - mt * mr), cols = Math.min(nr, n - nt * nr);
+        int aAt = mt * k * mr, bCol = nt * k * nr;
+        int cAt = cOff + mt * mr * ldc + nt * nr;
         if (cols == nr) {
             kernels.tile(packA, aAt, k, packB, rowOff, bCol, c, cAt, ldc, rows, accumulate, null, 0, scratch[worker]);
             return;

@@ -17,7 +17,7 @@ final class KernelChoice {
             Kernels v = vector();
             if (v != null) return v;
         }
-        return new ScalarKernels(32);
+        return new ScalarKernels(8, 32);
     }
 
     /** The Vector API kernels, or null when they cannot be loaded. */

@@ -12,21 +12,24 @@ package mocoref.cpu;
  * convolution's taps are constant shifts there), so convolutions need no im2col copy.
  */
 interface Kernels {
-    /** Rows of an A micro-panel (output channels per tile). */
-    int MR = 8;
+    /**
+     * MR: rows of an A micro-panel (output channels per tile). Not a constant: the best tile depends
+     * on the register file (see {@link VectorKernels}), so packing code asks the kernels in use.
+     */
+    int mr();
 
     /** The chosen implementation: the Vector API one when its module is present, else the scalar one. */
     Kernels INSTANCE = KernelChoice.pick();
 
-    /** Columns of a tile (output positions): two SIMD vectors. */
+    /** NR: columns of a tile (output positions), a multiple of the SIMD vector length. */
     int nr();
 
     String name();
 
     /**
-     * c[cOff + r*ldc + j] (+)= sum_{k < kLen} a[aOff + k*MR + r] * b[rowOff[k] + col + j], for r < rows,
+     * c[cOff + r*ldc + j] (+)= sum_{k < kLen} a[aOff + k*mr() + r] * b[rowOff[k] + col + j], for r < rows <= mr(),
      * j < nr(); each result is multiplied by {@code mask[maskOff + j]} when mask is not null
-     * (zeroing the padding of an activation). {@code scratch} holds MR*nr floats, one per thread.
+     * (zeroing the padding of an activation). {@code scratch} holds mr()*nr() floats, one per thread.
      */
     void tile(float[] a, int aOff, int kLen, float[] b, int[] rowOff, int col,
               float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff, float[] scratch);

@@ -2,10 +2,17 @@ package mocoref.cpu;
 
 /** Plain loops: the kernels of a JVM without the Vector API, and the twins the vector ones are tested against. */
 final class ScalarKernels implements Kernels {
-    private final int nr;
+    private final int mr, nr;
 
-    ScalarKernels(int nr) {
+    /** Tiles of mr x nr: any shape works; tests give the vector kernels' to compare like with like. */
+    ScalarKernels(int mr, int nr) {
+        this.mr = mr;
         this.nr = nr;
+    }
+
+    @Override
+    public int mr() {
+        return mr;
     }
 
     @Override
@@ -24,7 +31,7 @@ final class ScalarKernels implements Kernels {
         for (int r = 0; r < rows; r++) {
             for (int j = 0; j < nr; j++) {
                 float sum = 0;
-                for (int k = 0; k < kLen; k++) sum += a[aOff + k * MR + r] * b[rowOff[k] + col + j];
+                for (int k = 0; k < kLen; k++) sum += a[aOff + k * mr + r] * b[rowOff[k] + col + j];
                 int at = cOff + r * ldc + j;
                 float v = accumulate ? c[at] + sum : sum;
                 c[at] = mask == null ? v : v * mask[maskOff + j];

@@ -328,10 +328,10 @@ class CpuTwinTest {
     void vectorKernelsMatchScalar() {
         Kernels vector = KernelChoice.vector();
         assertNotNull(vector, "the tests run with --add-modules jdk.incubator.vector (pom.xml's mocoref.jvm.flags)");
-        Kernels scalar = new ScalarKernels(vector.nr());
-        int nr = vector.nr(), mr = Kernels.MR;
+        Kernels scalar = new ScalarKernels(vector.mr(), vector.nr());
+        int nr = vector.nr(), mr = vector.mr();
         for (int kLen : new int[] {1, 9, 37}) {
-            for (int rows : new int[] {1, 5, 8}) {
+            for (int rows : new int[] {1, 5, mr}) {
                 float[] a = toFloats(random(kLen * mr).data), b = toFloats(random(kLen * 3 + nr + 50).data);
                 float[] mask = toFloats(random(nr + 3).data);
                 int[] rowOff = new int[kLen];
