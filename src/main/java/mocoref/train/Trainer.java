@@ -1,0 +1,224 @@
+package mocoref.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.SplittableRandom;
+import mocoref.MocoRefException;
+import mocoref.backend.Backend;
+import mocoref.backend.Encoder;
+import mocoref.backend.MocoModel;
+import mocoref.backend.StepInput;
+import mocoref.backend.StepResult;
+import mocoref.data.Dataset;
+import mocoref.data.SampleSeeds;
+import mocoref.data.TwoViewBatch;
+import mocoref.data.TwoViewBatchLoader;
+import mocoref.data.augment.AugmentPresets;
+import mocoref.data.augment.Normalize;
+import mocoref.eval.FeatureExtractor;
+import mocoref.eval.Knn;
+import mocoref.eval.KnnResult;
+import mocoref.golden.GoldenMaker;
+import mocoref.io.SafeTensors;
+import mocoref.io.StoredTensor;
+import mocoref.model.MocoConfig;
+import mocoref.tensor.Tensor;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+
+/**
+ * The training loop of {@code main_moco.py}, with the CIFAR demo's kNN monitor: per epoch, the
+ * learning rate from the schedule, one MoCo step per two-view batch (drop-last), then a kNN
+ * evaluation of encoder_q's features, a checkpoint, a metrics line and the plots.
+ *
+ * <p>Every random draw derives from (seed, epoch, position) or (seed, step): the loader's
+ * augmentations and shuffles, and each step's key shuffle. A run resumed from a checkpoint
+ * therefore continues exactly as the uninterrupted run would have (with the same thread count,
+ * which fixes the cpu backend's order of summation).
+ */
+public final class Trainer {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final TrainConfig config;
+    private final Backend backend;
+    private final int threads;
+    private final Path out;
+    private final PrintStream log;
+    private final boolean progressBar;
+
+    public Trainer(TrainConfig config, Backend backend, int threads, Path out, PrintStream log, boolean progressBar) {
+        this.config = config;
+        this.backend = backend;
+        this.threads = threads;
+        this.out = out;
+        this.log = log;
+        this.progressBar = progressBar;
+    }
+
+    /** What one epoch measured, as written to metrics.jsonl. */
+    public record EpochStats(int epoch, long step, double loss, double contrastiveAcc, double knnTop1, double knnTop5,
+                             double lr, double momentum, double imagesPerS, double epochS, double dataWaitFraction) {}
+
+    /**
+     * Trains from {@code resume} (or from a fresh state) to {@code config.epochs()}, returning the
+     * last epoch's statistics. {@code train} and {@code test} are the loaded splits.
+     */
+    public EpochStats run(Dataset train, Dataset test, Checkpoint resume) {
+        return run(train, test, resume, config.epochs());
+    }
+
+    /** Trains as {@link #run(Dataset, Dataset, Checkpoint)} but stops after epoch {@code untilEpoch}, as an interrupted run would. */
+    public EpochStats run(Dataset train, Dataset test, Checkpoint resume, int untilEpoch) {
+        MocoConfig moco = config.moco();
+        Normalize normalize = new Normalize(config.normalizeMean(), config.normalizeStd());
+        var augmentation = AugmentPresets.byName(config.aug(), config.imageSize(), normalize);
+        int startEpoch = resume == null ? 0 : resume.epoch();
+        long step = resume == null ? 0 : resume.step();
+        Map<String, StoredTensor> init = resume == null ? GoldenMaker.freshState(moco, config.seed()) : resume.state();
+        MocoModel model = backend.create(moco, init, resume == null ? "initial state" : "checkpoint");
+        try {
+            Files.createDirectories(out);
+        } catch (IOException e) {
+            throw new MocoRefException(out + ": cannot create the run directory (" + e.getMessage() + ")");
+        }
+        EpochStats last = null;
+        try (TwoViewBatchLoader loader = new TwoViewBatchLoader(train, augmentation, config.batch(), config.seed())) {
+            int stepsPerEpoch = loader.batchesPerEpoch();
+            if (stepsPerEpoch == 0) {
+                throw new MocoRefException("the train set has " + train.n() + " images, fewer than one batch of " + config.batch());
+            }
+            long totalSteps = (long) stepsPerEpoch * config.epochs();
+            long runStart = System.nanoTime();
+            for (int epoch = startEpoch; epoch < Math.min(untilEpoch, config.epochs()); epoch++) {
+                double lr = config.learningRate(epoch);
+                long epochStart = System.nanoTime();
+                long waitNanos = 0;
+                double lossSum = 0, accSum = 0, m = config.m();
+                Iterator<TwoViewBatch> batches = loader.epoch(epoch);
+                try (ProgressBar bar = progressBar ? bar(epoch, stepsPerEpoch) : null) {
+                    for (int i = 0; i < stepsPerEpoch; i++) {
+                        long w0 = System.nanoTime();
+                        TwoViewBatch batch = batches.next();
+                        waitNanos += System.nanoTime() - w0;
+                        m = config.momentumAt(step, totalSteps);
+                        SplittableRandom rng = new SplittableRandom(SampleSeeds.sample(config.seed() ^ 0x6b65797368756666L, 0, step));
+                        int[] idx = permutation(rng, config.batch());
+                        int[] idx2 = config.symmetric() ? permutation(rng, config.batch()) : null;
+                        StepResult r = model.step(new StepInput(tensor(batch.imQ(), batch), tensor(batch.imK(), batch), idx, idx2, m, lr));
+                        if (!Double.isFinite(r.loss())) {
+                            throw new MocoRefException("the loss became " + r.loss() + " at epoch " + (epoch + 1) + ", step " + step
+                                    + " (lr " + lr + "): training diverged; try a smaller --lr");
+                        }
+                        lossSum += r.loss();
+                        accSum += r.accuracy();
+                        step++;
+                        if (bar != null) {
+                            double secs = (System.nanoTime() - epochStart) / 1e9;
+                            bar.step();
+                            bar.setExtraMessage(String.format(" loss %.3f  acc %5.1f%%  %4.0f img/s  lr %.4f",
+                                    lossSum / (i + 1), 100 * accSum / (i + 1), (i + 1) * config.batch() / secs, lr));
+                        }
+                    }
+                }
+                double epochS = (System.nanoTime() - epochStart) / 1e9;
+                double trainS = epochS;
+                KnnResult knn = knnMonitor(model, train, test, normalize);
+                int done = epoch + 1;
+                Checkpoint cp = new Checkpoint(config, done, step, threads, model.state());
+                cp.write(out.resolve(String.format("checkpoint_epoch%03d.safetensors", done)), backend.name());
+                cp.write(out.resolve("checkpoint_last.safetensors"), backend.name());
+                last = new EpochStats(done, step, lossSum / stepsPerEpoch, accSum / stepsPerEpoch, knn.top1(), knn.top5(),
+                        lr, m, stepsPerEpoch * (double) config.batch() / trainS, (System.nanoTime() - epochStart) / 1e9,
+                        waitNanos / 1e9 / trainS);
+                appendMetrics(last, (System.nanoTime() - runStart) / 1e9);
+                double elapsed = (System.nanoTime() - runStart) / 1e9;
+                double eta = elapsed / (done - startEpoch) * (config.epochs() - done);
+                log.printf("epoch %3d/%d  loss %.4f  contrastive acc %5.1f%%  kNN top-1 %5.2f%%  lr %.4f  m %.4f  %5.0f img/s  %5.0fs  ETA %s%n",
+                        done, config.epochs(), last.loss(), 100 * last.contrastiveAcc(), 100 * knn.top1(), lr, m,
+                        last.imagesPerS(), last.epochS(), duration(eta));
+                Plots.drawAll(out);
+            }
+            if (last != null && last.epoch() == config.epochs()) saveTestFeatures(model, test, normalize);
+            Plots.drawAll(out);
+        }
+        return last;
+    }
+
+    private ProgressBar bar(int epoch, int steps) {
+        return new ProgressBarBuilder().setTaskName(String.format("epoch %d/%d", epoch + 1, config.epochs()))
+                .setInitialMax(steps).setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500)
+                .setMaxRenderedLength(120).build();
+    }
+
+    /** The CIFAR demo's monitor: kNN (k, t) on encoder_q's global-pooled features, the train set as bank. */
+    KnnResult knnMonitor(MocoModel model, Dataset train, Dataset test, Normalize normalize) {
+        Encoder encoder = backend.encoder(config.model(), model.state(), "encoder_q.", "the model being trained");
+        FeatureExtractor.Features bank = FeatureExtractor.extract(encoder, train, normalize, FeatureExtractor.DEFAULT_BATCH);
+        FeatureExtractor.Features queries = FeatureExtractor.extract(encoder, test, normalize, FeatureExtractor.DEFAULT_BATCH);
+        return Knn.evaluate(bank.features(), train.labels(), queries.features(), test.labels(), bank.featureDim(),
+                train.numClasses(), config.knnK(), config.knnT(), threads);
+    }
+
+    private void saveTestFeatures(MocoModel model, Dataset test, Normalize normalize) {
+        Encoder encoder = backend.encoder(config.model(), model.state(), "encoder_q.", "the trained model");
+        FeatureExtractor.Features f = FeatureExtractor.extract(encoder, test, normalize, FeatureExtractor.DEFAULT_BATCH);
+        long[] labels = new long[test.n()];
+        for (int i = 0; i < labels.length; i++) labels[i] = test.labels()[i];
+        Map<String, StoredTensor> t = new java.util.LinkedHashMap<>();
+        t.put("features", StoredTensor.f32(f.features(), test.n(), f.featureDim()));
+        t.put("labels", StoredTensor.i64(labels, test.n()));
+        SafeTensors.write(out.resolve(Plots.TEST_FEATURES), t, Map.of("classes", String.join(",", test.classes())));
+    }
+
+    private void appendMetrics(EpochStats s, double wallS) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("epoch", s.epoch());
+        o.put("step", s.step());
+        o.put("loss", s.loss());
+        o.put("contrastive_acc", s.contrastiveAcc());
+        o.put("knn_top1", s.knnTop1());
+        o.put("knn_top5", s.knnTop5());
+        o.put("lr", s.lr());
+        o.put("moco_m", s.momentum());
+        o.put("images_per_s", s.imagesPerS());
+        o.put("epoch_s", s.epochS());
+        o.put("data_wait_fraction", s.dataWaitFraction());
+        o.put("wall_s", wallS);
+        try {
+            Files.writeString(out.resolve(Plots.METRICS), o + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new MocoRefException(out.resolve(Plots.METRICS) + ": cannot write (" + e.getMessage() + ")");
+        }
+    }
+
+    private static Tensor tensor(float[] images, TwoViewBatch b) {
+        double[] x = new double[images.length];
+        for (int i = 0; i < x.length; i++) x[i] = images[i];
+        return new Tensor(x, b.size(), b.channels(), b.height(), b.width());
+    }
+
+    private static int[] permutation(SplittableRandom rng, int n) {
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) p[i] = i;
+        for (int i = n - 1; i > 0; i--) {
+            int j = rng.nextInt(i + 1);
+            int t = p[i];
+            p[i] = p[j];
+            p[j] = t;
+        }
+        return p;
+    }
+
+    static String duration(double seconds) {
+        long s = Math.round(seconds);
+        return s >= 3600 ? String.format("%dh%02dm", s / 3600, s % 3600 / 60) : String.format("%dm%02ds", s / 60, s % 60);
+    }
+}
