@@ -40,7 +40,7 @@ public final class LinclsCommand implements Callable<Integer> {
     double lr;
 
     @Option(names = "--schedule", split = ",", paramLabel = "EPOCH",
-            description = "epochs at which the learning rate drops x0.1 (default: 60% and 80% of --epochs)")
+            description = "epochs at which the learning rate drops x0.1 (default: 60%% and 80%% of --epochs)")
     List<Integer> schedule;
 
     @Option(names = "--momentum", defaultValue = "0.9", description = "SGD momentum (default: ${DEFAULT-VALUE})")

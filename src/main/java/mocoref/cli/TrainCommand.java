@@ -15,7 +15,9 @@ import mocoref.data.Dataset;
 import mocoref.data.Datasets;
 import mocoref.data.Split;
 import mocoref.train.Checkpoint;
+import mocoref.data.augment.Normalize;
 import mocoref.train.Plots;
+import mocoref.train.Probes;
 import mocoref.train.TrainConfig;
 import mocoref.train.Trainer;
 import picocli.CommandLine.Command;
@@ -82,6 +84,10 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--knn-t", defaultValue = "0.1", description = "kNN monitor: temperature (default: ${DEFAULT-VALUE})")
     double knnT;
 
+    @Option(names = "--baselines", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "first print kNN and linear-probe accuracy on the raw pixels, for scale (default: ${DEFAULT-VALUE})")
+    boolean baselines;
+
     @Option(names = "--resume", description = "checkpoint file, or run directory (its checkpoint_last.safetensors), to continue")
     Path resume;
 
@@ -136,6 +142,13 @@ public final class TrainCommand implements Callable<Integer> {
         log.println("model: " + config);
         log.println("backend: " + b.name() + ", " + usedThreads + " threads; run directory: " + out);
         if (checkpoint != null) truncateMetrics(out.resolve(Plots.METRICS), checkpoint.epoch());
+        if (checkpoint == null && baselines) {
+            long tb = System.nanoTime();
+            Probes.Result raw = Probes.rawPixels(train, test, new Normalize(config.normalizeMean(), config.normalizeStd()),
+                    config.knnK(), config.knnT(), config.seed(), usedThreads);
+            log.printf("raw pixels, for scale: kNN top-1 %.2f%%, linear probe top-1 %.2f%% (%.0fs)%n", 100 * raw.knnTop1(),
+                    100 * raw.linearTop1(), (System.nanoTime() - tb) / 1e9);
+        }
         Trainer.EpochStats last = new Trainer(config, b, usedThreads, out, log, System.console() != null).run(train, test, checkpoint);
         if (last != null) {
             log.printf("done: %d epochs, final kNN top-1 %.2f%%; checkpoints, metrics.jsonl and plots in %s%n",

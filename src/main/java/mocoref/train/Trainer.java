@@ -53,6 +53,7 @@ public final class Trainer {
     private final Path out;
     private final PrintStream log;
     private final boolean progressBar;
+    private java.util.List<String> classNames = java.util.List.of();
 
     public Trainer(TrainConfig config, Backend backend, int threads, Path out, PrintStream log, boolean progressBar) {
         this.config = config;
@@ -89,6 +90,7 @@ public final class Trainer {
         } catch (IOException e) {
             throw new MocoRefException(out + ": cannot create the run directory (" + e.getMessage() + ")");
         }
+        classNames = test.classes();
         EpochStats last = null;
         try (TwoViewBatchLoader loader = new TwoViewBatchLoader(train, augmentation, config.batch(), config.seed())) {
             int stepsPerEpoch = loader.batchesPerEpoch();
@@ -130,7 +132,8 @@ public final class Trainer {
                 }
                 double epochS = (System.nanoTime() - epochStart) / 1e9;
                 double trainS = epochS;
-                KnnResult knn = knnMonitor(model, train, test, normalize);
+                FeatureExtractor.Features[] f = features(model, train, test, normalize);
+                KnnResult knn = Probes.knn(f[0], f[1], train.numClasses(), config.knnK(), config.knnT(), threads);
                 int done = epoch + 1;
                 Checkpoint cp = new Checkpoint(config, done, step, threads, model.state());
                 cp.write(out.resolve(String.format("checkpoint_epoch%03d.safetensors", done)), backend.name());
@@ -145,8 +148,8 @@ public final class Trainer {
                         done, config.epochs(), last.loss(), 100 * last.contrastiveAcc(), 100 * knn.top1(), lr, m,
                         last.imagesPerS(), last.epochS(), duration(eta));
                 Plots.drawAll(out);
+                if (done == config.epochs()) finish(f, train.numClasses(), knn);
             }
-            if (last != null && last.epoch() == config.epochs()) saveTestFeatures(model, test, normalize);
             Plots.drawAll(out);
         }
         return last;
@@ -159,23 +162,35 @@ public final class Trainer {
     }
 
     /** The CIFAR demo's monitor: kNN (k, t) on encoder_q's global-pooled features, the train set as bank. */
-    KnnResult knnMonitor(MocoModel model, Dataset train, Dataset test, Normalize normalize) {
+    /** encoder_q's eval-mode features of both splits: the kNN monitor's bank and queries. */
+    private FeatureExtractor.Features[] features(MocoModel model, Dataset train, Dataset test, Normalize normalize) {
         Encoder encoder = backend.encoder(config.model(), model.state(), "encoder_q.", "the model being trained");
-        FeatureExtractor.Features bank = FeatureExtractor.extract(encoder, train, normalize, FeatureExtractor.DEFAULT_BATCH);
-        FeatureExtractor.Features queries = FeatureExtractor.extract(encoder, test, normalize, FeatureExtractor.DEFAULT_BATCH);
-        return Knn.evaluate(bank.features(), train.labels(), queries.features(), test.labels(), bank.featureDim(),
-                train.numClasses(), config.knnK(), config.knnT(), threads);
+        return new FeatureExtractor.Features[] {
+            FeatureExtractor.extract(encoder, train, normalize, FeatureExtractor.DEFAULT_BATCH),
+            FeatureExtractor.extract(encoder, test, normalize, FeatureExtractor.DEFAULT_BATCH)};
     }
 
-    private void saveTestFeatures(MocoModel model, Dataset test, Normalize normalize) {
-        Encoder encoder = backend.encoder(config.model(), model.state(), "encoder_q.", "the trained model");
-        FeatureExtractor.Features f = FeatureExtractor.extract(encoder, test, normalize, FeatureExtractor.DEFAULT_BATCH);
-        long[] labels = new long[test.n()];
-        for (int i = 0; i < labels.length; i++) labels[i] = test.labels()[i];
+    /** After the last epoch: the linear probe, the test features for the PCA plot, and final.json. */
+    private void finish(FeatureExtractor.Features[] f, int classes, KnnResult knn) {
+        long t0 = System.nanoTime();
+        double linear = Probes.linear(f[0], f[1], classes, config.seed(), threads).top1();
+        log.printf("linear probe (cached features, %d epochs, main_lincls.py's SGD): top-1 %.2f%% (%.0fs)%n",
+                Probes.LINEAR_EPOCHS, 100 * linear, (System.nanoTime() - t0) / 1e9);
+        long[] labels = new long[f[1].n()];
+        for (int i = 0; i < labels.length; i++) labels[i] = f[1].labels()[i];
         Map<String, StoredTensor> t = new java.util.LinkedHashMap<>();
-        t.put("features", StoredTensor.f32(f.features(), test.n(), f.featureDim()));
-        t.put("labels", StoredTensor.i64(labels, test.n()));
-        SafeTensors.write(out.resolve(Plots.TEST_FEATURES), t, Map.of("classes", String.join(",", test.classes())));
+        t.put("features", StoredTensor.f32(f[1].features(), f[1].n(), f[1].featureDim()));
+        t.put("labels", StoredTensor.i64(labels, labels.length));
+        SafeTensors.write(out.resolve(Plots.TEST_FEATURES), t, Map.of("classes", String.join(",", classNames)));
+        ObjectNode o = JSON.createObjectNode();
+        o.put("knn_top1", knn.top1());
+        o.put("knn_top5", knn.top5());
+        o.put("linear_top1", linear);
+        try {
+            Files.writeString(out.resolve("final.json"), o.toPrettyString() + "\n");
+        } catch (IOException e) {
+            throw new MocoRefException(out.resolve("final.json") + ": cannot write (" + e.getMessage() + ")");
+        }
     }
 
     private void appendMetrics(EpochStats s, double wallS) {
