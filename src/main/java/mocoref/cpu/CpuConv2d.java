@@ -2,7 +2,8 @@ package mocoref.cpu;
 
 /**
  * Convolution without bias on {@link Plane}-laid-out activations, forward and both backward
- * products, all through {@link Kernels#tile} and {@link Kernels#dot4x4}. Weights are torchvision's
+ * products, all through {@link Kernels#tile} (the weight gradient through {@link WeightGradient};
+ * {@link Kernels#dot4x4} only for inputs whose channels don't fill a tile's columns). Weights are torchvision's
  * [out, in, k, k], i.e. a row-major [out][in*k*k] matrix W.
  *
  * <p>Two paths:
@@ -13,14 +14,17 @@ package mocoref.cpu;
  *     product with W transposed and the shifts mirrored, read straight from dY.</li>
  * <li><b>im2col</b> (strided, or other kernels: the first conv of a stage, the downsample, the
  *     ImageNet stem): the taps are gathered into a [in*k*k][output span] buffer of the shared
- *     {@link Workspace}; the data gradient goes through the same buffer and a col2im.</li>
+ *     {@link Workspace} (branch-free through {@link #srcPos} when every tap stays within the zero
+ *     border); the data gradient goes through the same buffer and a col2im. The weight gradient
+ *     reads the input in place through {@link #srcPos}, without im2col.</li>
  * </ul>
- * Every product is parallel over tiles of output positions (forward, data gradient) or chunks of
- * positions with per-thread partial sums (weight gradient).
+ * Every product is parallel over tiles of output positions (forward, data gradient) or over a
+ * fixed split of the positions, one partial sum per part (weight gradient: reproducible for a
+ * given thread count).
  */
 final class CpuConv2d {
     /**
-     * Positions per chunk of the weight gradient's reduction (kept in L2 with its dY rows). Not
+     * Positions per chunk of the fallback weight gradient's reduction (kept in L2 with its dY rows). Not
      * sensitive: on AVX2, one thread, 256..4096 gave within 15% of each other on every stage's shape
      * (2048 and 4096 best), so the time is in the dot kernel, not in cache misses.
      */
@@ -47,7 +51,11 @@ final class CpuConv2d {
     private final float[] packedWt;
     /** data-gradient B rows over dY */
     private final int[] dyOffset;
-    /** per worker: partial weight gradients [out*taps] and one 4x4 block of sums */
+    /** strided: output position q's source position (see {@link #sourcePositions}); null for direct or out-of-border taps */
+    private final int[] srcPos;
+    /** the weight gradient on the 6x16 tile; null where channels don't fill its columns (the stem) */
+    private final WeightGradient weightGrad;
+    /** fallback weight gradient: per group (one per thread) partial sums [out*taps], per worker a 4x4 block */
     private final float[][] partialGrad;
     private final float[][] block;
     /** per worker: the micro-kernel's scratch tile */
@@ -60,7 +68,7 @@ final class CpuConv2d {
 
     private final WorkerPool.Task forwardTask = this::forwardTiles;
     private final WorkerPool.Task im2colTask = this::im2colRow;
-    private final WorkerPool.Task weightGradTask = this::weightGradChunk;
+    private final WorkerPool.Task weightGradTask = this::weightGradGroup;
     private final WorkerPool.Task dataGradTask = this::dataGradTiles;
     private final WorkerPool.Task col2imTask = this::col2imChannel;
 
@@ -116,9 +124,45 @@ final class CpuConv2d {
             dyOffset = new int[out];
             for (int o = 0; o < out; o++) dyOffset[o] = o * dst.rowLength() + dst.lead();
         }
-        partialGrad = trainable ? new float[pool.threads()][out * taps] : null;
+        srcPos = direct ? null : sourcePositions();
+        weightGrad = trainable ? weightGradient(kernels, pool) : null;
+        partialGrad = trainable && weightGrad == null ? new float[pool.threads()][out * taps] : null;
         block = new float[pool.threads()][16];
         tileScratch = new float[pool.threads()][mr * nr];
+    }
+
+    /**
+     * For a strided convolution whose every tap lands in the image or the layout's one-wide zero
+     * border (3x3 pad 1, 1x1 pad 0), the source position (relative to the plane's position 0) that
+     * output position q reads at tap (padding, padding); at the output's padding positions, where
+     * dY is zero and the forward masks, a copy of the previous one, so every entry is safe to read.
+     * Null when some tap reaches further out (the 7x7 ImageNet stem).
+     */
+    private int[] sourcePositions() {
+        boolean inBorder = padding <= 1 && (dst.h() - 1) * stride + kernel - 1 - padding <= src.h()
+                && (dst.w() - 1) * stride + kernel - 1 - padding <= src.w();
+        if (!inBorder) return null;
+        int[] pos = new int[dst.span()];
+        for (int q = 0; q < dst.span(); q++) {
+            int b = q / dst.imageStride(), i = q % dst.imageStride() / dst.rowStride(), j = q % dst.rowStride();
+            boolean valid = b < dst.n() && i < dst.h() && j < dst.w();
+            pos[q] = valid ? b * src.imageStride() + i * stride * src.rowStride() + j * stride : pos[q - 1];
+        }
+        return pos;
+    }
+
+    /**
+     * The weight gradient on the 6x16 tile, reading the input in place: directly, or for a strided
+     * convolution through a table of source positions, when every tap lands in the image or the
+     * layout's one-wide zero border (3x3 pad 1, 1x1 pad 0). Null otherwise (also when the input's
+     * channels don't fill the tile's columns: the 1- or 3-channel stem), for the dot-product fallback.
+     */
+    private WeightGradient weightGradient(Kernels kernels, WorkerPool pool) {
+        if (!WeightGradient.supports(kernels, inChannels) || (!direct && srcPos == null)) return null;
+        int kk = kernel * kernel;
+        int[] shift = new int[kk];
+        for (int uv = 0; uv < kk; uv++) shift[uv] = (uv / kernel - padding) * src.rowStride() + (uv % kernel - padding);
+        return new WeightGradient(kernels, pool, outChannels, inChannels, shift, srcPos, dst.span(), stride * stride);
     }
 
     private int tiles(int m) {
@@ -160,6 +204,11 @@ final class CpuConv2d {
     private void im2colRow(int t, int worker) {
         int c = t / (kernel * kernel), u = t / kernel % kernel, v = t % kernel;
         int base = t * dst.span();
+        if (srcPos != null) { // branch-free: every tap is in the image or the zero border; padding columns are masked later
+            int from = c * src.rowLength() + src.lead() + (u - padding) * src.rowStride() + (v - padding);
+            for (int q = 0; q < dst.span(); q++) col[base + q] = x[from + srcPos[q]];
+            return;
+        }
         java.util.Arrays.fill(col, base, base + dst.span(), 0f);
         int oh = dst.h(), ow = dst.w();
         for (int b = 0; b < dst.n(); b++) {
@@ -186,12 +235,17 @@ final class CpuConv2d {
         this.accumulateDx = accumulateDx;
         col = workspace.col();
         // weight gradient: dW[o, t] = sum_q dY[o, q] * B[t, q]
-        if (!direct) pool.forEach(taps, im2colTask);
-        for (float[] p : partialGrad) java.util.Arrays.fill(p, 0f);
-        pool.forEach((dst.span() + CHUNK - 1) / CHUNK, weightGradTask);
-        float[] g = params.grad;
-        for (float[] p : partialGrad) {
-            for (int i = 0; i < p.length; i++) g[weightOffset + i] += p[i];
+        if (weightGrad != null) {
+            weightGrad.accumulate(dy, dst.rowLength(), dst.lead(), x, src.rowLength(), src.lead(), dst.span(),
+                    params.grad, weightOffset);
+        } else {
+            if (!direct) pool.forEach(taps, im2colTask);
+            for (float[] p : partialGrad) java.util.Arrays.fill(p, 0f);
+            pool.forEach(partialGrad.length, weightGradTask); // a fixed split: the sums don't depend on scheduling
+            float[] g = params.grad;
+            for (float[] p : partialGrad) {
+                for (int i = 0; i < p.length; i++) g[weightOffset + i] += p[i];
+            }
         }
         if (dx == null) return;
         packTransposed();
@@ -199,10 +253,16 @@ final class CpuConv2d {
         if (!direct) pool.forEach(inChannels, col2imTask);
     }
 
-    private void weightGradChunk(int chunk, int worker) {
+    /** Group g's contiguous range of chunks, into partialGrad[g]. */
+    private void weightGradGroup(int g, int worker) {
+        int chunks = (dst.span() + CHUNK - 1) / CHUNK, groups = partialGrad.length;
+        for (int ch = chunks * g / groups; ch < chunks * (g + 1) / groups; ch++) weightGradChunk(ch, partialGrad[g], worker);
+    }
+
+    private void weightGradChunk(int chunk, float[] part, int worker) {
         int q0 = chunk * CHUNK, len = Math.min(CHUNK, dst.span() - q0);
         float[] b = direct ? x : col;
-        float[] part = partialGrad[worker], sums = block[worker];
+        float[] sums = block[worker];
         int dyBase = dst.lead() + q0, ld = dst.rowLength();
         for (int o = 0; o < outChannels; o += 4) {
             int o1 = Math.min(o + 1, outChannels - 1), o2 = Math.min(o + 2, outChannels - 1), o3 = Math.min(o + 3, outChannels - 1);
@@ -265,6 +325,19 @@ final class CpuConv2d {
     private void col2imChannel(int c, int worker) {
         if (!accumulateDx) {
             java.util.Arrays.fill(dx, c * src.rowLength(), (c + 1) * src.rowLength(), 0f);
+        }
+        if (srcPos != null) { // branch-free scatter; taps that land on the zero border are zeroed after
+            int row = c * src.rowLength() + src.lead();
+            for (int uv = 0; uv < kernel * kernel; uv++) {
+                int from = (c * kernel * kernel + uv) * dst.span();
+                int to = row + (uv / kernel - padding) * src.rowStride() + (uv % kernel - padding);
+                for (int q = 0; q < dst.span(); q++) dx[to + srcPos[q]] += col[from + q]; // dcol is 0 at dY's padding
+            }
+            float[] mask = src.mask();
+            for (int p = 0; p < src.span(); p++) dx[row + p] *= mask[p];
+            java.util.Arrays.fill(dx, c * src.rowLength(), row, 0f);
+            java.util.Arrays.fill(dx, row + src.span(), (c + 1) * src.rowLength(), 0f);
+            return;
         }
         for (int u = 0; u < kernel; u++) {
             for (int v = 0; v < kernel; v++) {

@@ -70,21 +70,25 @@ public final class CpuStepTiming {
             float[] x = new float[conv.src.size(conv.inChannels)], y = new float[conv.dst.size(conv.outChannels)];
             float[] dx = new float[x.length];
             for (int i = 0; i < x.length; i++) x[i] = rng.nextFloat();
-            double[] f = new double[reps], b = new double[reps];
+            double[] f = new double[reps], b = new double[reps], wg = new double[reps];
             for (int r = 0; r < reps; r++) {
                 long t0 = System.nanoTime();
                 conv.forward(x, y);
                 long t1 = System.nanoTime();
                 conv.backward(y, x, e.getKey().equals("conv1") ? null : dx, false);
                 long t2 = System.nanoTime();
+                conv.backward(y, x, null, false); // the weight gradient alone
+                long t3 = System.nanoTime();
                 f[r] = (t1 - t0) / 1e6;
                 b[r] = (t2 - t1) / 1e6;
+                wg[r] = (t3 - t2) / 1e6;
             }
             double flop = 2.0 * conv.outChannels * conv.inChannels * conv.kernel * conv.kernel
                     * conv.dst.n() * conv.dst.h() * conv.dst.w();
-            System.out.printf("  %-22s %-7s fwd %7.2f ms %6.1f GFLOP/s   bwd %7.2f ms %6.1f GFLOP/s%n", e.getKey(),
-                    conv.direct ? "direct" : "im2col", median(f), flop / median(f) / 1e6,
-                    median(b), (e.getKey().equals("conv1") ? 1 : 2) * flop / median(b) / 1e6);
+            System.out.printf("  %-22s %-7s fwd %7.2f ms %6.1f GFLOP/s   bwd %7.2f ms %6.1f GFLOP/s   dW %7.2f ms %6.1f GFLOP/s%n",
+                    e.getKey(), conv.direct ? "direct" : "im2col", median(f), flop / median(f) / 1e6,
+                    median(b), (e.getKey().equals("conv1") ? 1 : 2) * flop / median(b) / 1e6,
+                    median(wg), flop / median(wg) / 1e6);
             fwdTotal += median(f);
             bwdTotal += median(b);
         }

@@ -1,0 +1,208 @@
+package mocoref.cpu;
+
+/**
+ * A convolution's weight gradient dW[o, c, u, v] = sum_q dY[o, q] X[c, q + shift(u, v)] as a GEMM
+ * whose reduction runs over the positions q, on the fast {@link Kernels#tile} micro-kernel.
+ *
+ * <p>The tile wants A packed [k][MR] and B rows of NR contiguous columns, with k = q here. So per
+ * chunk of positions it packs dY into [outTiles][q][MR] and transposes the source channels once
+ * into XT[q][c] (with a halo of the largest shift on each side). The taps are then column blocks
+ * (u, v, c-block) of XT at a row offset of shift(u, v): the 3x3 shifts cost no copies, and the
+ * packing is (out + channels) moves per position against out * channels * k*k FMAs. dW comes out
+ * in [o][u, v][c] order and is permuted when summed into the parameter gradient.
+ *
+ * <p>A strided convolution works the same way without im2col: output position q reads source
+ * position srcPos[q] + shift(u, v) (a table: not affine across rows), XT holds the chunk's source
+ * positions (about stride^2 times as many as output positions, still only channels moves each),
+ * and the tile's per-row offset table points each k at its row. Channels must be a multiple of NR;
+ * {@link #supports} says so, and the caller falls back to the dot-product kernel otherwise (the 1-
+ * or 3-channel stem).
+ *
+ * <p>Determinism: the positions are split into {@code groups} (one per thread) contiguous ranges,
+ * each summed into its own partial gradient, and the partials are added in group order, so the
+ * result depends on the thread count but not on which thread ran which range.
+ *
+ * <p>Measured (CpuStepTiming, 2 threads, width 16, weight gradient alone): see docs/performance.md.
+ */
+final class WeightGradient {
+    /** Target size of one chunk's XT (floats): L2-resident with room for the packed dY. */
+    private static final int XT_FLOATS = 16384;
+    /**
+     * Positions per micro-kernel call. Each accumulator lane sums this many products in sequence,
+     * so it also bounds the float32 rounding (a twin case missed its tolerance at 1024); blocks add into a
+     * per-chunk sum, chunks into the group's partial.
+     */
+    private static final int BLOCK = 128;
+
+    private final Kernels kernels;
+    private final WorkerPool pool;
+    private final int mr, nr;
+    private final int out, channels, kk, halo, chunk, outTiles, ldp;
+    private final int[] shift; // per tap (u, v): position offset in the source
+    private final int[] srcPos; // null: output position q reads source position q
+    /**
+     * A strided 1x1 convolution reads only every stride-th position of every stride-th row: gather
+     * those into XT (channels moves per output position) rather than the whole range (stride^2 times
+     * as many: measured at 0.8x the old dot-product kernel's speed on layer2's downsample).
+     */
+    private final boolean gather;
+    private final int[][][] rowOff; // per worker and block: where XT's row for output position q0 + k starts
+    private final float[][] chunkSum; // per worker: one chunk's gradient, [out][kk][channels]
+    private final float[][] partial; // per group: [out][kk][channels]
+    private final float[][] xt, packedDy; // per worker
+    private final float[][] scratch; // per worker: the tile's scratch
+
+    // arguments of the pass in flight
+    private float[] dy, src;
+    private int dyLd, dyBase, srcLd, srcBase, span;
+
+    private final WorkerPool.Task groupTask = this::group;
+
+    static boolean supports(Kernels kernels, int channels) {
+        return channels % kernels.nr() == 0;
+    }
+
+    /**
+     * @param shift  per tap (u, v) in row-major order, the offset of its source position from the
+     *               output position's source position
+     * @param srcPos for a strided convolution, the source position each output position q < span
+     *               reads at shift 0 (any valid one where dY is zero); null for the identity
+     * @param stride how many source positions an output position advances on average (1, or 4 for
+     *               stride 2), to size the chunks
+     */
+    WeightGradient(Kernels kernels, WorkerPool pool, int out, int channels, int[] shift, int[] srcPos, int span, int stride) {
+        this.kernels = kernels;
+        this.pool = pool;
+        this.mr = kernels.mr();
+        this.nr = kernels.nr();
+        this.out = out;
+        this.channels = channels;
+        this.kk = shift.length;
+        this.shift = shift.clone();
+        this.srcPos = srcPos;
+        int h = 0;
+        for (int s : shift) h = Math.max(h, Math.abs(s));
+        this.halo = h;
+        this.gather = srcPos != null && shift.length == 1 && shift[0] == 0;
+        this.chunk = Math.max(128, Math.min(2048, XT_FLOATS / (channels * (gather ? 1 : stride)) / 16 * 16));
+        this.outTiles = (out + mr - 1) / mr;
+        this.ldp = kk * channels;
+        int maxRows = 0;
+        for (int q0 = 0; q0 < span; q0 += chunk) {
+            int last = Math.min(span, q0 + chunk) - 1;
+            maxRows = Math.max(maxRows, gather ? chunk : pos(last) - pos(q0) + 1 + 2 * halo);
+        }
+        int threads = pool.threads();
+        partial = new float[threads][out * ldp];
+        xt = new float[threads][maxRows * channels];
+        rowOff = new int[threads][(chunk + BLOCK - 1) / BLOCK][BLOCK];
+        chunkSum = new float[threads][out * ldp];
+        packedDy = new float[threads][outTiles * mr * chunk];
+        scratch = new float[threads][mr * nr];
+    }
+
+    private int pos(int q) {
+        return srcPos == null ? q : srcPos[q];
+    }
+
+    /**
+     * grad[gradOff + (o*channels + c)*kk + uv] += dW. dY row o starts at dy[o*dyLd + dyBase], source
+     * channel c at src[c*srcLd + srcBase]; both over positions 0..span (dY zero at padding).
+     */
+    void accumulate(float[] dy, int dyLd, int dyBase, float[] src, int srcLd, int srcBase, int span,
+                    float[] grad, int gradOff) {
+        this.dy = dy;
+        this.dyLd = dyLd;
+        this.dyBase = dyBase;
+        this.src = src;
+        this.srcLd = srcLd;
+        this.srcBase = srcBase;
+        this.span = span;
+        for (float[] p : partial) java.util.Arrays.fill(p, 0f);
+        pool.forEach(partial.length, groupTask);
+        for (float[] p : partial) {
+            for (int o = 0; o < out; o++) {
+                for (int uv = 0; uv < kk; uv++) {
+                    int from = o * ldp + uv * channels, to = gradOff + o * channels * kk + uv;
+                    for (int c = 0; c < channels; c++) grad[to + c * kk] += p[from + c];
+                }
+            }
+        }
+    }
+
+    private void group(int g, int worker) {
+        int chunks = (span + chunk - 1) / chunk, groups = partial.length;
+        int first = (int) ((long) chunks * g / groups), last = (int) ((long) chunks * (g + 1) / groups);
+        for (int ch = first; ch < last; ch++) {
+            int q0 = ch * chunk, len = Math.min(chunk, span - q0);
+            chunk(q0, len, partial[g], worker);
+        }
+    }
+
+    private void chunk(int q0, int len, float[] part, int worker) {
+        float[] a = packedDy[worker], b = xt[worker], sum = chunkSum[worker], t = scratch[worker];
+        int[][] rows = rowOff[worker];
+        packDy(q0, len, a);
+        if (gather) { // XT row k is output position q0 + k's source position
+            for (int k = 0; k < len; k++) rows[k / BLOCK][k % BLOCK] = k * channels;
+            gatherSource(q0, len, b);
+        } else { // XT holds the chunk's whole range of source positions
+            int p0 = pos(q0) - halo;
+            for (int k = 0; k < len; k++) rows[k / BLOCK][k % BLOCK] = (pos(q0 + k) - p0) * channels;
+            transposeSource(p0, pos(q0 + len - 1) + halo + 1 - p0, b);
+        }
+        for (int kb = 0; kb < len; kb += BLOCK) { // a block's B panels (8 KiB) and A panels stay in L1
+            int kLen = Math.min(BLOCK, len - kb);
+            for (int uv = 0; uv < kk; uv++) {
+                for (int cb = 0; cb < channels; cb += nr) {
+                    int col = shift[uv] * channels + cb, cAt = uv * channels + cb;
+                    for (int mt = 0; mt < outTiles; mt++) {
+                        kernels.tile(a, (mt * len + kb) * mr, kLen, b, rows[kb / BLOCK], col, sum, mt * mr * ldp + cAt, ldp,
+                                Math.min(mr, out - mt * mr), kb > 0, null, 0, t);
+                    }
+                }
+            }
+        }
+        for (int i = 0; i < part.length; i++) part[i] += sum[i];
+    }
+
+    /** A[mt][k][r] = dY[mt*MR + r, q0 + k], zero past the last output channel. */
+    private void packDy(int q0, int len, float[] a) {
+        for (int mt = 0; mt < outTiles; mt++) {
+            int base = mt * len * mr;
+            for (int r = 0; r < mr; r++) {
+                int o = mt * mr + r;
+                if (o >= out) {
+                    for (int k = 0; k < len; k++) a[base + k * mr + r] = 0f;
+                    continue;
+                }
+                int from = o * dyLd + dyBase + q0;
+                for (int k = 0; k < len; k++) a[base + k * mr + r] = dy[from + k];
+            }
+        }
+    }
+
+    /** XT[k][c] = source channel c at output position q0 + k's source position. */
+    private void gatherSource(int q0, int len, float[] b) {
+        final int block = 16;
+        for (int kb = 0; kb < len; kb += block) {
+            int ke = Math.min(len, kb + block);
+            for (int c = 0; c < channels; c++) {
+                int from = c * srcLd + srcBase;
+                for (int k = kb; k < ke; k++) b[k * channels + c] = src[from + srcPos[q0 + k]];
+            }
+        }
+    }
+
+    /** XT[p][c] = source channel c at position p0 + p, for p < rows; blocked so writes stay in L1. */
+    private void transposeSource(int p0, int rows, float[] b) {
+        final int block = 16;
+        for (int pb = 0; pb < rows; pb += block) {
+            int pe = Math.min(rows, pb + block);
+            for (int c = 0; c < channels; c++) {
+                int from = c * srcLd + srcBase + p0;
+                for (int p = pb; p < pe; p++) b[p * channels + c] = src[from + p];
+            }
+        }
+    }
+}
