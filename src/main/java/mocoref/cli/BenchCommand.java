@@ -16,6 +16,7 @@ import mocoref.backend.MocoModel;
 import mocoref.backend.StepInput;
 import mocoref.golden.GoldenMaker;
 import mocoref.model.MocoConfig;
+import mocoref.tensor.Permutations;
 import mocoref.tensor.Tensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -69,8 +70,8 @@ public final class BenchCommand implements Callable<Integer> {
         Tensor imQ = randn(rng, shape), imK = randn(rng, shape);
         double[] ms = new double[steps];
         for (int s = 0; s < warmup + steps; s++) {
-            int[] idx = permutation(rng, n);
-            int[] idx2 = config.symmetric() ? permutation(rng, n) : null;
+            int[] idx = Permutations.random(rng, n);
+            int[] idx2 = config.symmetric() ? Permutations.random(rng, n) : null;
             long t0 = System.nanoTime();
             model.step(new StepInput(imQ, imK, idx, idx2, config.m(), config.lr()));
             long t1 = System.nanoTime();
@@ -138,17 +139,5 @@ public final class BenchCommand implements Callable<Integer> {
         Tensor t = new Tensor(shape);
         for (int i = 0; i < t.numel(); i++) t.data[i] = rng.nextGaussian();
         return t;
-    }
-
-    private static int[] permutation(Random rng, int n) {
-        int[] p = new int[n];
-        for (int i = 0; i < n; i++) p[i] = i;
-        for (int i = n - 1; i > 0; i--) {
-            int j = rng.nextInt(i + 1);
-            int t = p[i];
-            p[i] = p[j];
-            p[j] = t;
-        }
-        return p;
     }
 }

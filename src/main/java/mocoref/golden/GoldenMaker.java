@@ -12,6 +12,7 @@ import mocoref.io.StoredTensor;
 import mocoref.model.MocoConfig;
 import mocoref.reference.ReferenceBackend;
 import mocoref.reference.ResNet;
+import mocoref.tensor.Permutations;
 
 /**
  * Writes a new golden case from the reference backend: a fresh MoCo state as {@code main_moco.py}
@@ -56,22 +57,15 @@ public final class GoldenMaker {
                 for (int i = 0; i < size; i++) im[i] = rng.nextGaussian();
                 inputs.put("step." + s + "." + view, StoredTensor.f64(im, shape));
             }
-            inputs.put("step." + s + ".idx_shuffle", StoredTensor.i64(permutation(rng, n), n));
-            if (config.symmetric()) inputs.put("step." + s + ".idx_shuffle2", StoredTensor.i64(permutation(rng, n), n));
+            inputs.put("step." + s + ".idx_shuffle", shuffle(rng, n));
+            if (config.symmetric()) inputs.put("step." + s + ".idx_shuffle2", shuffle(rng, n));
         }
         return inputs;
     }
 
-    private static long[] permutation(Random rng, int n) {
-        long[] p = new long[n];
-        for (int i = 0; i < n; i++) p[i] = i;
-        for (int i = n - 1; i > 0; i--) { // Fisher-Yates
-            int j = rng.nextInt(i + 1);
-            long t = p[i];
-            p[i] = p[j];
-            p[j] = t;
-        }
-        return p;
+    /** A random idx_shuffle: a permutation of 0..n-1, I64 as the spec stores it. */
+    private static StoredTensor shuffle(Random rng, int n) {
+        return StoredTensor.i64(java.util.Arrays.stream(Permutations.random(rng, n)).asLongStream().toArray(), n);
     }
 
     /**

@@ -29,6 +29,7 @@ import mocoref.golden.GoldenMaker;
 import mocoref.io.SafeTensors;
 import mocoref.io.StoredTensor;
 import mocoref.model.MocoConfig;
+import mocoref.tensor.Permutations;
 import mocoref.tensor.Tensor;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -112,8 +113,8 @@ public final class Trainer {
                         waitNanos += System.nanoTime() - w0;
                         m = config.momentumAt(step, totalSteps);
                         SplittableRandom rng = new SplittableRandom(SampleSeeds.sample(config.seed() ^ 0x6b65797368756666L, 0, step));
-                        int[] idx = permutation(rng, config.batch());
-                        int[] idx2 = config.symmetric() ? permutation(rng, config.batch()) : null;
+                        int[] idx = Permutations.random(rng, config.batch());
+                        int[] idx2 = config.symmetric() ? Permutations.random(rng, config.batch()) : null;
                         StepResult r = model.step(new StepInput(tensor(batch.imQ(), batch), tensor(batch.imK(), batch), idx, idx2, m, lr));
                         if (!Double.isFinite(r.loss())) {
                             throw new MocoRefException("the loss became " + r.loss() + " at epoch " + (epoch + 1) + ", step " + step
@@ -218,18 +219,6 @@ public final class Trainer {
         double[] x = new double[images.length];
         for (int i = 0; i < x.length; i++) x[i] = images[i];
         return new Tensor(x, b.size(), b.channels(), b.height(), b.width());
-    }
-
-    private static int[] permutation(SplittableRandom rng, int n) {
-        int[] p = new int[n];
-        for (int i = 0; i < n; i++) p[i] = i;
-        for (int i = n - 1; i > 0; i--) {
-            int j = rng.nextInt(i + 1);
-            int t = p[i];
-            p[i] = p[j];
-            p[j] = t;
-        }
-        return p;
     }
 
     static String duration(double seconds) {

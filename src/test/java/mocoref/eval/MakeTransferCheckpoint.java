@@ -13,6 +13,7 @@ import mocoref.io.StoredTensor;
 import mocoref.model.MocoConfig;
 import mocoref.model.ResNetConfig;
 import mocoref.reference.ReferenceBackend;
+import mocoref.tensor.Permutations;
 import mocoref.tensor.Tensor;
 
 /**
@@ -40,7 +41,7 @@ public final class MakeTransferCheckpoint {
         MocoModel moco = new ReferenceBackend().create(config, GoldenMaker.freshState(config, seed), "transfer checkpoint");
         Random rng = new Random(seed);
         for (int step = 0; step < 2; step++) {
-            moco.step(new StepInput(randn(rng, 8, 1, 28, 28), randn(rng, 8, 1, 28, 28), permutation(rng, 8), null, config.m(),
+            moco.step(new StepInput(randn(rng, 8, 1, 28, 28), randn(rng, 8, 1, 28, 28), Permutations.random(rng, 8), null, config.m(),
                     config.lr()));
         }
         Map<String, StoredTensor> state = new LinkedHashMap<>();
@@ -84,17 +85,5 @@ public final class MakeTransferCheckpoint {
         Tensor t = new Tensor(shape);
         for (int i = 0; i < t.numel(); i++) t.data[i] = rng.nextGaussian();
         return t;
-    }
-
-    private static int[] permutation(Random rng, int n) {
-        int[] p = new int[n];
-        for (int i = 0; i < n; i++) p[i] = i;
-        for (int i = n - 1; i > 0; i--) {
-            int j = rng.nextInt(i + 1);
-            int t = p[i];
-            p[i] = p[j];
-            p[j] = t;
-        }
-        return p;
     }
 }
