@@ -26,6 +26,7 @@ import mocoref.io.StoredTensor;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
+import mocoref.testing.ErrorLog;
 
 /**
  * Every augmentation's deterministic half against torchvision 0.14's tensor functions on fixed

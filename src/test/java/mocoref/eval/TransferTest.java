@@ -19,6 +19,7 @@ import mocoref.io.SafeTensorsFile;
 import mocoref.io.StoredTensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import mocoref.testing.ErrorLog;
 
 /**
  * Weights move both ways between PyTorch and moco-ref (files and script in reference-tests/transfer/).

@@ -11,6 +11,7 @@ import mocoref.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import mocoref.testing.ErrorLog;
 
 /**
  * Every layer's backward against central finite differences in float64, for the input and for

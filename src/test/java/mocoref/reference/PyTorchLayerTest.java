@@ -16,6 +16,7 @@ import mocoref.tensor.Tensor;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
+import mocoref.testing.ErrorLog;
 
 /**
  * Every layer's forward and backward against PyTorch float64, on the cases that

@@ -20,6 +20,7 @@ import mocoref.tensor.Tensor;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
+import mocoref.testing.ErrorLog;
 
 /**
  * Whole encoders (basic and bottleneck blocks, both stems, fc and MLP heads, one and two logical

@@ -11,6 +11,7 @@ import mocoref.model.ResNetConfig;
 import mocoref.tensor.Tensor;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import mocoref.testing.ErrorLog;
 
 /**
  * A whole (tiny) ResNet's backward against finite differences, every parameter and the input, in

@@ -1,4 +1,4 @@
-package mocoref.reference;
+package mocoref.testing;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -10,12 +10,12 @@ import java.nio.file.StandardOpenOption;
  * property {@code mocoref.errorlog}, when it is set (the closing notes' worst-error tables come
  * from it: {@code mvn test -Dmocoref.jvm.flags=-Dmocoref.errorlog=target/errors.tsv}). Silent otherwise.
  */
-final class ErrorLog {
+public final class ErrorLog {
     private static final String FILE = System.getProperty("mocoref.errorlog");
 
     private ErrorLog() {}
 
-    static synchronized void record(String kind, String what, double err) {
+    public static synchronized void record(String kind, String what, double err) {
         if (FILE == null) return;
         try {
             Files.writeString(Path.of(FILE), kind + "\t" + what + "\t" + err + "\n",
