@@ -52,8 +52,17 @@ public final class Main implements Callable<Integer> {
             return commandLine().execute(args);
         } catch (Throwable t) {
             // picocli hands only Exceptions to the handler; Errors (a StackOverflowError, say) land here.
-            return internalError(t, new PrintWriter(System.err, true));
+            PrintWriter err = new PrintWriter(System.err, true);
+            return t instanceof OutOfMemoryError ? outOfMemory(err) : internalError(t, err);
         }
+    }
+
+    /** Not a bug: the model and batch need more heap than the JVM was given. */
+    private static int outOfMemory(PrintWriter err) {
+        err.println("moco-ref: out of memory: the Java heap (at most " + Runtime.getRuntime().maxMemory() / (1 << 20)
+                + " MiB) is too small for this model and batch; allow more with MOCOREF_JAVA_OPTS=-Xmx<size> or use a smaller --batch-size");
+        err.flush();
+        return EXIT_USER_ERROR;
     }
 
     /** The configured command line; tests add their own subcommands to it. */
@@ -90,6 +99,7 @@ public final class Main implements Callable<Integer> {
                 err.flush();
                 return EXIT_USER_ERROR;
             }
+            if (t instanceof OutOfMemoryError) return outOfMemory(err);
         }
         return internalError(e, err);
     }

@@ -9,12 +9,17 @@ final class CpuBasicBlock implements CpuBlock {
     final CpuConv2d downsampleConv; // null when the shapes already agree
     final CpuBatchNorm2d downsampleBn;
     private final int planes;
-    // forward: conv1 out, bn1+relu out, conv2 out, downsample conv and BN outs, block out
+    // forward: conv1 out, bn1+relu out, conv2 out, downsample conv and BN outs, block out (see Workspace)
     private final float[] h1, a1, h2, hd, d, out;
     // backward: grad at bn2's output (also the shortcut's), a shared BN-input grad, conv2's input grad, dIn
     private final float[] dz, dh, da, dIn;
     private float[] x;
 
+    /**
+     * A trainable block keeps what its backward reads in buffers of its own and takes its gradients
+     * and the shortcut's BatchNorm output from {@code ws}; a forward-only one takes every activation
+     * from {@code ws}: h1, a1, h2 in slots 0-2, the shortcut in slot 0 (h1 is dead by then).
+     */
     CpuBasicBlock(String prefix, Params params, int inPlanes, int planes, int stride, Plane src, int maxGroups,
                   Kernels kernels, WorkerPool pool, Workspace ws, boolean trainable) {
         this.planes = planes;
@@ -26,17 +31,17 @@ final class CpuBasicBlock implements CpuBlock {
         boolean ds = stride != 1 || inPlanes != planes;
         downsampleConv = ds ? new CpuConv2d(prefix + "downsample.0", params, inPlanes, planes, 1, stride, 0, src, kernels, pool, ws, trainable) : null;
         downsampleBn = ds ? new CpuBatchNorm2d(prefix + "downsample.1", params, planes, p, maxGroups, kernels, pool) : null;
-        int size = p.size(planes);
-        h1 = new float[size];
-        a1 = new float[size];
-        h2 = new float[size];
-        hd = ds ? new float[size] : null;
-        d = ds ? new float[size] : null;
-        out = new float[size];
-        dz = trainable ? new float[size] : null;
-        dh = trainable ? new float[size] : null;
-        da = trainable ? new float[size] : null;
-        dIn = trainable ? new float[src.size(inPlanes)] : null;
+        int size = p.size(planes), t = Workspace.TRANSIENT;
+        h1 = trainable ? new float[size] : ws.activation(p, planes, t);
+        a1 = trainable ? new float[size] : ws.activation(p, planes, t + 1);
+        h2 = trainable ? new float[size] : ws.activation(p, planes, t + 2);
+        hd = !ds ? null : trainable ? new float[size] : ws.activation(p, planes, t);
+        d = ds ? ws.activation(p, planes, t) : null; // BatchNorm in place over hd when forward-only
+        out = trainable ? new float[size] : ws.activation(p, planes, Workspace.HANDOFF);
+        dz = trainable ? ws.activation(p, planes, t) : null;
+        dh = trainable ? ws.activation(p, planes, t + 1) : null;
+        da = trainable ? ws.activation(p, planes, t + 2) : null;
+        dIn = trainable ? ws.activation(src, inPlanes, Workspace.HANDOFF) : null;
     }
 
     @Override

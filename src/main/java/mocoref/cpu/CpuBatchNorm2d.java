@@ -6,7 +6,7 @@ package mocoref.cpu;
  * biased variance; running statistics (momentum 0.1, unbiased variance) follow chunk 0 alone, as
  * DistributedDataParallel's buffer broadcast from rank 0 makes them. A chunk of one channel is one
  * contiguous range of its row, so one task per (channel, chunk) computes the statistics and
- * normalizes while the range is still in cache. The block's residual add and ReLU are fused into
+ * normalizes while the range is still in cache; the statistics take one pass ({@link Kernels#shiftedSums}). The block's residual add and ReLU are fused into
  * the same pass, and their gradients into the backward's.
  */
 final class CpuBatchNorm2d {
@@ -79,14 +79,19 @@ final class CpuBatchNorm2d {
         int per = plane.n() / groups, len = per * plane.imageStride();
         int q0 = g * len, off = c * plane.rowLength() + plane.lead() + q0;
         long count = (long) per * plane.h() * plane.w();
-        double mu = kernels.sum(x, off, len) / count;
-        float muF = (float) mu;
-        // the range's padding holds zeros, each adding (0 - mean)^2: take them out again
-        double sq = kernels.sumSquaredDeviation(x, off, len, muF) - (double) (len - count) * muF * muF;
-        sq = Math.max(sq, 0.0);
+        // one pass: sums of (x - s) and (x - s)^2 with s near the mean (from a sample), so the
+        // variance below does not cancel; the range's padding zeros each add -s and s^2: taken out
+        double s = sampleMean(x, off, q0, len);
+        double[] sum = sums[worker];
+        kernels.shiftedSums(x, off, len, (float) s, sum);
+        float sF = (float) s;
+        long pad = len - count;
+        double d1 = sum[0] + (double) pad * sF, d2 = sum[1] - (double) pad * sF * sF;
+        double mu = sF + d1 / count;
+        double sq = Math.max(d2 - d1 * (d1 / count), 0.0); // sum over the images of (x - mu)^2
         double var = sq / count;
         double is = 1.0 / Math.sqrt(var + EPS);
-        mean[g * channels + c] = muF;
+        mean[g * channels + c] = (float) mu;
         invStd[g * channels + c] = (float) is;
         double gamma = params.value[weightOffset + c], beta = params.value[biasOffset + c];
         float scale = (float) (gamma * is), shift = (float) (beta - mu * gamma * is);
@@ -95,6 +100,21 @@ final class CpuBatchNorm2d {
             runningMean[c] = (float) ((1 - MOMENTUM) * runningMean[c] + MOMENTUM * mu);
             runningVar[c] = (float) ((1 - MOMENTUM) * runningVar[c] + MOMENTUM * sq / (count - 1));
         }
+    }
+
+    /** Mean of up to 64 image positions spread over the range: a shift within a fraction of a std of the mean. */
+    private double sampleMean(float[] x, int off, int q0, int len) {
+        float[] mask = plane.mask();
+        double total = 0;
+        int n = 0;
+        for (int k = 0; k < 64; k++) {
+            int q = (int) ((long) k * len / 64);
+            if (mask[q0 + q] != 0) {
+                total += x[off + q];
+                n++;
+            }
+        }
+        return n == 0 ? 0 : total / n;
     }
 
     /** Eval mode: normalize with the running statistics; nothing saved or updated. */

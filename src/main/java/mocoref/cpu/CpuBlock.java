@@ -3,14 +3,15 @@ package mocoref.cpu;
 import java.util.Map;
 
 /**
- * A ResNet block on {@link Plane} activations ({@link CpuBasicBlock}, {@link CpuBottleneck}). Each
- * owns the activations its backward reads and its gradient buffers, allocated once.
+ * A ResNet block on {@link Plane} activations ({@link CpuBasicBlock}, {@link CpuBottleneck}). A
+ * trainable block owns the activations its backward reads; its gradients, and every activation of a
+ * forward-only block, are {@link Workspace} buffers shared with the other blocks, all allocated once.
  */
 interface CpuBlock {
-    /** x [inChannels, input plane] -> the block's output [outChannels, output plane] (a buffer it owns). */
+    /** x [inChannels, input plane] -> the block's output [outChannels, output plane], valid until the next block's forward. */
     float[] forward(float[] x, int groups);
 
-    /** dOut -> dIn (a buffer it owns); adds into the parameter gradients. */
+    /** dOut -> dIn, valid until the previous block's backward; adds into the parameter gradients. */
     float[] backward(float[] dOut);
 
     int outChannels();

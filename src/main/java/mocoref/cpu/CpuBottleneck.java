@@ -17,6 +17,7 @@ final class CpuBottleneck implements CpuBlock {
     private final float[] dz, dh3, da2, dh2, da1, dh1, dIn;
     private float[] x;
 
+    /** Buffers as {@link CpuBasicBlock}'s: h1 .. hd in slots 0-5 when forward-only, the shortcut's BatchNorm in place over hd. */
     CpuBottleneck(String prefix, Params params, int inPlanes, int planes, int stride, Plane src, int maxGroups,
                   Kernels kernels, WorkerPool pool, Workspace ws, boolean trainable) {
         outPlanes = planes * EXPANSION;
@@ -30,21 +31,22 @@ final class CpuBottleneck implements CpuBlock {
         boolean ds = stride != 1 || inPlanes != outPlanes;
         downsampleConv = ds ? new CpuConv2d(prefix + "downsample.0", params, inPlanes, outPlanes, 1, stride, 0, src, kernels, pool, ws, trainable) : null;
         downsampleBn = ds ? new CpuBatchNorm2d(prefix + "downsample.1", params, outPlanes, p, maxGroups, kernels, pool) : null;
-        h1 = new float[src.size(planes)];
-        a1 = new float[src.size(planes)];
-        h2 = new float[p.size(planes)];
-        a2 = new float[p.size(planes)];
-        h3 = new float[p.size(outPlanes)];
-        hd = ds ? new float[p.size(outPlanes)] : null;
-        d = ds ? new float[p.size(outPlanes)] : null;
-        out = new float[p.size(outPlanes)];
-        dz = trainable ? new float[p.size(outPlanes)] : null;
-        dh3 = trainable ? new float[p.size(outPlanes)] : null;
-        da2 = trainable ? new float[p.size(planes)] : null;
-        dh2 = trainable ? new float[p.size(planes)] : null;
-        da1 = trainable ? new float[src.size(planes)] : null;
-        dh1 = trainable ? new float[src.size(planes)] : null;
-        dIn = trainable ? new float[src.size(inPlanes)] : null;
+        int t = Workspace.TRANSIENT;
+        h1 = trainable ? new float[src.size(planes)] : ws.activation(src, planes, t);
+        a1 = trainable ? new float[src.size(planes)] : ws.activation(src, planes, t + 1);
+        h2 = trainable ? new float[p.size(planes)] : ws.activation(p, planes, t + 2);
+        a2 = trainable ? new float[p.size(planes)] : ws.activation(p, planes, t + 3);
+        h3 = trainable ? new float[p.size(outPlanes)] : ws.activation(p, outPlanes, t + 4);
+        hd = !ds ? null : trainable ? new float[p.size(outPlanes)] : ws.activation(p, outPlanes, t + 5);
+        d = ds ? ws.activation(p, outPlanes, t + 5) : null;
+        out = trainable ? new float[p.size(outPlanes)] : ws.activation(p, outPlanes, Workspace.HANDOFF);
+        dz = trainable ? ws.activation(p, outPlanes, t) : null;
+        dh3 = trainable ? ws.activation(p, outPlanes, t + 1) : null;
+        da2 = trainable ? ws.activation(p, planes, t + 2) : null;
+        dh2 = trainable ? ws.activation(p, planes, t + 3) : null;
+        da1 = trainable ? ws.activation(src, planes, t + 4) : null;
+        dh1 = trainable ? ws.activation(src, planes, t + 5) : null;
+        dIn = trainable ? ws.activation(src, inPlanes, Workspace.HANDOFF) : null;
     }
 
     @Override

@@ -81,20 +81,23 @@ final class CpuResNet {
             modules.put("fc", fc);
         }
         params.allocate(trainable);
+        // what a trainable encoder's backward reads has buffers of its own; the rest is shared (see Workspace)
+        int t = Workspace.TRANSIENT;
         input = new float[inputPlane.size(config.inChannels())];
-        stemConv = new float[conv1.dst.size(w)];
-        stemOut = new float[conv1.dst.size(w)];
-        pooled = imagenet ? new float[maxpool.dst.size(w)] : null;
+        stemConv = trainable ? new float[conv1.dst.size(w)] : ws.activation(conv1.dst, w, t);
+        stemOut = trainable ? new float[conv1.dst.size(w)]
+                : ws.activation(conv1.dst, w, imagenet ? t + 1 : Workspace.HANDOFF);
+        pooled = !imagenet ? null : trainable ? new float[maxpool.dst.size(w)] : ws.activation(maxpool.dst, w, Workspace.HANDOFF);
         features = new float[batch * c];
         hidden = config.mlp() ? new float[batch * c] : null;
         hiddenRelu = config.mlp() ? new float[batch * c] : null;
         output = new float[batch * config.dim()];
         dFeatures = trainable ? new float[batch * c] : null;
         dHidden = trainable && config.mlp() ? new float[batch * c] : null;
-        dLast = trainable ? new float[p.size(c)] : null;
-        dStem = trainable ? new float[conv1.dst.size(w)] : null;
-        dPooled = trainable && imagenet ? new float[conv1.dst.size(w)] : null;
-        dStemConv = trainable ? new float[conv1.dst.size(w)] : null;
+        dLast = trainable ? ws.activation(p, c, Workspace.HANDOFF) : null;
+        dStem = trainable ? ws.activation(conv1.dst, w, t) : null;
+        dPooled = trainable && imagenet ? ws.activation(conv1.dst, w, t + 2) : null;
+        dStemConv = trainable ? ws.activation(conv1.dst, w, t + 1) : null;
     }
 
     /**

@@ -44,12 +44,18 @@ interface Kernels {
     /** sum x[off .. off+len) in a double. */
     double sum(float[] x, int off, int len);
 
-    /** sum (x - mean)^2 over x[off .. off+len), in a double. */
-    double sumSquaredDeviation(float[] x, int off, int len, float mean);
+    /**
+     * {sum (x - shift), sum (x - shift)^2} over x[off .. off+len), in doubles, into {@code sums}:
+     * BatchNorm's statistics in one pass. With {@code shift} near the mean, the variance
+     * sum (x - shift)^2 - (sum (x - shift))^2 / n keeps the two-pass formula's accuracy.
+     */
+    void shiftedSums(float[] x, int off, int len, float shift, double[] sums);
 
     /**
      * y = mask * f(x*scale + shift [+ res]), f = ReLU or identity: BatchNorm's affine normalization,
-     * with the residual add and the ReLU of a block fused in. {@code res} may be null.
+     * with the residual add and the ReLU of a block fused in. {@code res} may be null. y may be x or
+     * res (each element is read before it is written): a forward-only block writes its output over
+     * its input (see {@link Workspace#HANDOFF}).
      */
     void scaleShift(float[] x, int xOff, float[] res, int resOff, float scale, float shift, boolean relu,
                     float[] mask, int maskOff, float[] y, int yOff, int len);

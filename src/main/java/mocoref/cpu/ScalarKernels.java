@@ -60,13 +60,15 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
-    public double sumSquaredDeviation(float[] x, int off, int len, float mean) {
-        double s = 0;
+    public void shiftedSums(float[] x, int off, int len, float shift, double[] sums) {
+        double s1 = 0, s2 = 0;
         for (int i = 0; i < len; i++) {
-            float d = x[off + i] - mean;
-            s += d * d;
+            float d = x[off + i] - shift;
+            s1 += d;
+            s2 += d * d;
         }
-        return s;
+        sums[0] = s1;
+        sums[1] = s2;
     }
 
     @Override

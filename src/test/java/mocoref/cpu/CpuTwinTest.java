@@ -171,7 +171,8 @@ class CpuTwinTest {
 
     @Test
     void batchNormTrainWithGroups() {
-        int[][] cases = {{4, 3, 5, 7, 2}, {6, 5, 3, 3, 3}, {2, 17, 4, 4, 1}}; // n, c, h, w, groups
+        // n, c, h, w, groups, mean of x (40 with std 2: one-pass statistics must not cancel)
+        int[][] cases = {{4, 3, 5, 7, 2, 3}, {6, 5, 3, 3, 3, 3}, {2, 17, 4, 4, 1, 3}, {16, 3, 14, 14, 2, 40}};
         for (int[] s : cases) {
             String tag = " " + java.util.Arrays.toString(s);
             int n = s[0], ch = s[1], h = s[2], w = s[3], groups = s[4];
@@ -191,7 +192,7 @@ class CpuTwinTest {
                 bn.runningMean[c] = (float) ref.runningMean.data[c];
             }
             Tensor x = random(n, ch, h, w), res = random(n, ch, h, w);
-            for (int i = 0; i < x.numel(); i++) x.data[i] = 3 + 2 * x.data[i]; // a mean away from zero
+            for (int i = 0; i < x.numel(); i++) x.data[i] = s[5] + 2 * x.data[i]; // a mean away from zero
             Relu relu = new Relu();
             ResidualAdd add = new ResidualAdd();
             Tensor y = relu.forward(add.forward(ref.forward(x, groups), res));
@@ -354,8 +355,10 @@ class CpuTwinTest {
             scalar.dot4x4(x, 0, 3, 5, 11, y, 1, 2, 9, 14, len, os, 0);
             twin("kernel dot4x4 [" + len + "]", slice(os, 0, 16), ov);
             twin("kernel sum [" + len + "]", new double[] {scalar.sum(x, 3, len)}, new float[] {(float) vector.sum(x, 3, len)});
-            twin("kernel sumSquaredDeviation [" + len + "]", new double[] {scalar.sumSquaredDeviation(x, 3, len, 0.3f)},
-                    new float[] {(float) vector.sumSquaredDeviation(x, 3, len, 0.3f)});
+            double[] shiftedScalar = new double[2], shiftedVector = new double[2];
+            scalar.shiftedSums(x, 3, len, 0.3f, shiftedScalar);
+            vector.shiftedSums(x, 3, len, 0.3f, shiftedVector);
+            twin("kernel shiftedSums [" + len + "]", shiftedScalar, new float[] {(float) shiftedVector[0], (float) shiftedVector[1]});
             float[] yv = new float[len + 20], ys = new float[len + 20];
             vector.scaleShift(x, 2, y, 4, 1.5f, -0.2f, true, m, 1, yv, 3, len);
             scalar.scaleShift(x, 2, y, 4, 1.5f, -0.2f, true, m, 1, ys, 3, len);
