@@ -13,9 +13,10 @@ package mocoref.cpu;
  *     micro-kernel reads B straight from the activation. The data gradient is the same kind of
  *     product with W transposed and the shifts mirrored, read straight from dY.</li>
  * <li><b>im2col</b> (strided, or other kernels: the first conv of a stage, the downsample, the
- *     ImageNet stem): the taps are gathered into a [in*k*k][output span] buffer of the shared
- *     {@link Workspace} (branch-free through {@link #srcPos} when every tap stays within the zero
- *     border); the data gradient goes through the same buffer and a col2im. The weight gradient
+ *     ImageNet stem): the taps are gathered branch-free through {@link #srcPos}, when every tap
+ *     stays within the zero border, into a per-task panel just before the task's tiles read it;
+ *     else (the 7x7 stem) into a [in*k*k][output span] buffer of the shared {@link Workspace}. The
+ *     data gradient goes through that buffer and a col2im. The weight gradient
  *     reads the input in place through {@link #srcPos}, without im2col.</li>
  * </ul>
  * Every product is parallel over tiles of output positions (forward, data gradient) or over a
@@ -60,6 +61,19 @@ final class CpuConv2d {
     private final float[][] block;
     /** per worker: the micro-kernel's scratch tile */
     private final float[][] tileScratch;
+    /**
+     * Strided forward with {@link #srcPos}: per worker, one task's im2col panel [taps][positions of a
+     * task], gathered just before its tiles read it (from L1/L2, where a whole-span im2col buffer
+     * was read back from memory, one row a span away from the next); null otherwise.
+     */
+    private final float[][] panel;
+    private final int[] panelRowOffset;
+    /**
+     * Strided data gradient with {@link #srcPos}: per worker, one position tile's dcol [taps][nr],
+     * added into dx as soon as it is computed; tasks take {@link #imagesPerTask} whole images of dY.
+     */
+    private final float[][] dcolPanel;
+    private final int imagesPerTask;
 
     // arguments of the pass in flight
     private float[] x, y, dy, dx;
@@ -71,6 +85,8 @@ final class CpuConv2d {
     private final WorkerPool.Task weightGradTask = this::weightGradGroup;
     private final WorkerPool.Task dataGradTask = this::dataGradTiles;
     private final WorkerPool.Task col2imTask = this::col2imChannel;
+    private final WorkerPool.Task stridedDataGradTask = this::stridedDataGradImages;
+    private final WorkerPool.Task cleanChannelTask = this::cleanChannel;
 
     CpuConv2d(String name, Params params, int in, int out, int kernel, int stride, int padding, Plane src,
               Kernels kernels, WorkerPool pool, Workspace workspace, boolean trainable) {
@@ -105,7 +121,6 @@ final class CpuConv2d {
             }
         } else {
             for (int t = 0; t < taps; t++) tapOffset[t] = t * dst.span();
-            workspace.reserve((long) taps * dst.span());
         }
         if (direct) {
             int kk = kernel * kernel;
@@ -127,8 +142,18 @@ final class CpuConv2d {
         srcPos = direct ? null : sourcePositions();
         weightGrad = trainable ? weightGradient(kernels, pool) : null;
         partialGrad = trainable && weightGrad == null ? new float[pool.threads()][out * taps] : null;
+        // the whole-span im2col buffer: for the 7x7 stem's forward and data gradient, and the fallback weight gradient
+        if (!direct && (srcPos == null || (trainable && weightGrad == null))) workspace.reserve((long) taps * dst.span());
+        int perTask = 1;
+        while (perTask < 16 && perTask * dst.imageStride() < 256) perTask++;
+        imagesPerTask = perTask;
+        dcolPanel = trainable && srcPos != null ? new float[pool.threads()][taps * nr] : null;
         block = new float[pool.threads()][16];
         tileScratch = new float[pool.threads()][mr * nr];
+        int taskWidth = TILES_PER_TASK * nr;
+        panel = srcPos != null ? new float[pool.threads()][taps * taskWidth] : null;
+        panelRowOffset = new int[taps];
+        for (int t = 0; t < taps; t++) panelRowOffset[t] = t * taskWidth;
     }
 
     /**
@@ -179,7 +204,7 @@ final class CpuConv2d {
             for (int t = 0; t < taps; t++) packedW[(tile * taps + t) * mr + r] = w[weightOffset + o * taps + t];
         }
         col = workspace.col();
-        if (!direct) pool.forEach(taps, im2colTask);
+        if (!direct && panel == null) pool.forEach(taps, im2colTask);
         pool.forEach(taskCount(dst), forwardTask);
     }
 
@@ -189,14 +214,28 @@ final class CpuConv2d {
     }
 
     private void forwardTiles(int task, int worker) {
-        float[] b = direct ? x : col;
-        int end = Math.min(dst.span(), (task + 1) * TILES_PER_TASK * nr);
+        int start = task * TILES_PER_TASK * nr, end = Math.min(dst.span(), (task + 1) * TILES_PER_TASK * nr);
         int outTiles = tiles(outChannels), ld = dst.rowLength();
-        for (int q = task * TILES_PER_TASK * nr; q < end; q += nr) {
+        float[] b = direct ? x : panel != null ? panel[worker] : col;
+        int[] rowOffset = panel != null ? panelRowOffset : tapOffset;
+        if (panel != null) gatherPanel(start, end, b);
+        for (int q = start; q < end; q += nr) {
+            int bCol = panel != null ? q - start : q;
             for (int mt = 0; mt < outTiles; mt++) {
-                kernels.tile(packedW, mt * taps * mr, taps, b, tapOffset, q,
+                kernels.tile(packedW, mt * taps * mr, taps, b, rowOffset, bCol,
                         y, mt * mr * ld + dst.lead() + q, ld, Math.min(mr, outChannels - mt * mr), false, dst.mask(), q, tileScratch[worker]);
             }
+        }
+    }
+
+    /** The im2col rows of output positions [start, end) into a task's panel (branch-free, as {@link #im2colRow}). */
+    private void gatherPanel(int start, int end, float[] p) {
+        int width = TILES_PER_TASK * nr;
+        for (int t = 0; t < taps; t++) {
+            int c = t / (kernel * kernel), u = t / kernel % kernel, v = t % kernel;
+            int from = c * src.rowLength() + src.lead() + (u - padding) * src.rowStride() + (v - padding);
+            int to = t * width - start;
+            for (int q = start; q < end; q++) p[to + q] = x[from + srcPos[q]];
         }
     }
 
@@ -249,8 +288,47 @@ final class CpuConv2d {
         }
         if (dx == null) return;
         packTransposed();
+        if (dcolPanel != null) {
+            if (!accumulateDx) java.util.Arrays.fill(dx, 0, inChannels * src.rowLength(), 0f);
+            pool.forEach((dst.n() + imagesPerTask - 1) / imagesPerTask, stridedDataGradTask);
+            pool.forEach(inChannels, cleanChannelTask);
+            return;
+        }
         pool.forEach(taskCount(direct ? src : dst), dataGradTask);
         if (!direct) pool.forEach(inChannels, col2imTask);
+    }
+
+    /**
+     * dx += W^T dY for the output positions of whole images [task*k, (task+1)*k): per position tile,
+     * dcol [taps][nr] on the micro-kernel, then added where the forward took each tap from. Input
+     * pixels belong to one image, so tasks never add into the same one; only taps landing on the
+     * zero border between two images may meet there, and {@link #cleanChannel} zeroes the border.
+     */
+    private void stridedDataGradImages(int task, int worker) {
+        int is = dst.imageStride(), kk = kernel * kernel;
+        int q0 = task * imagesPerTask * is, q1 = Math.min(dst.n(), (task + 1) * imagesPerTask) * is;
+        float[] d = dcolPanel[worker];
+        for (int q = q0; q < q1; q += nr) { // a last tile reaching past q1 reads dY's zero tail or the next image, unused
+            for (int tt = 0; tt < tiles(taps); tt++) {
+                kernels.tile(packedWt, tt * outChannels * mr, outChannels, dy, dyOffset, q, d, tt * mr * nr, nr,
+                        Math.min(mr, taps - tt * mr), false, null, 0, tileScratch[worker]);
+            }
+            int len = Math.min(nr, q1 - q);
+            for (int t = 0; t < taps; t++) {
+                int c = t / kk, uv = t % kk;
+                int to = c * src.rowLength() + src.lead() + (uv / kernel - padding) * src.rowStride() + (uv % kernel - padding);
+                for (int j = 0; j < len; j++) dx[to + srcPos[q + j]] += d[t * nr + j]; // dcol is 0 at dY's padding
+            }
+        }
+    }
+
+    /** Zeroes what taps added onto channel c's padding, lead and tail. */
+    private void cleanChannel(int c, int worker) {
+        int row = c * src.rowLength() + src.lead();
+        float[] mask = src.mask();
+        for (int p = 0; p < src.span(); p++) dx[row + p] *= mask[p];
+        java.util.Arrays.fill(dx, c * src.rowLength(), row, 0f);
+        java.util.Arrays.fill(dx, row + src.span(), (c + 1) * src.rowLength(), 0f);
     }
 
     /** Group g's contiguous range of chunks, into partialGrad[g]. */
