@@ -16,8 +16,9 @@ package mocoref.cpu;
  *     ImageNet stem): the taps are gathered branch-free through {@link #srcPos}, when every tap
  *     stays within the zero border, into a per-task panel just before the task's tiles read it;
  *     else (the 7x7 stem) into a [in*k*k][output span] buffer of the shared {@link Workspace}. The
- *     data gradient goes through that buffer and a col2im. The weight gradient
- *     reads the input in place through {@link #srcPos}, without im2col.</li>
+ *     data gradient computes W^T dY one position tile at a time and adds it at once where the
+ *     forward took each tap from (the 7x7 stem: through the whole-span buffer and a col2im). The
+ *     weight gradient reads the input in place through {@link #srcPos}, without im2col.</li>
  * </ul>
  * Every product is parallel over tiles of output positions (forward, data gradient) or over a
  * fixed split of the positions, one partial sum per part (weight gradient: reproducible for a
