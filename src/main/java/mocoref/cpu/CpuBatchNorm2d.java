@@ -52,7 +52,7 @@ final class CpuBatchNorm2d {
         invStd = new float[maxGroups * channels];
         gradGamma = new double[maxGroups * channels];
         gradBeta = new double[maxGroups * channels];
-        sums = new double[pool.threads()][2];
+        sums = WorkerPool.scratchDoubles(pool.threads(), 2);
     }
 
     /**

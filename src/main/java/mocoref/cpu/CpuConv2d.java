@@ -148,11 +148,11 @@ final class CpuConv2d {
         int perTask = 1;
         while (perTask < 16 && perTask * dst.imageStride() < 256) perTask++;
         imagesPerTask = perTask;
-        dcolPanel = trainable && srcPos != null ? new float[pool.threads()][taps * nr] : null;
-        block = new float[pool.threads()][16];
-        tileScratch = new float[pool.threads()][mr * nr];
+        dcolPanel = trainable && srcPos != null ? WorkerPool.scratch(pool.threads(), taps * nr) : null;
+        block = WorkerPool.scratch(pool.threads(), 16);
+        tileScratch = WorkerPool.scratch(pool.threads(), mr * nr);
         int taskWidth = TILES_PER_TASK * nr;
-        panel = srcPos != null ? new float[pool.threads()][taps * taskWidth] : null;
+        panel = srcPos != null ? WorkerPool.scratch(pool.threads(), taps * taskWidth) : null;
         panelRowOffset = new int[taps];
         for (int t = 0; t < taps; t++) panelRowOffset[t] = t * taskWidth;
     }

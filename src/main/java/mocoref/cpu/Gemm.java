@@ -31,8 +31,8 @@ final class Gemm {
         this.pool = pool;
         this.mr = kernels.mr();
         this.nr = kernels.nr();
-        edge = new float[pool.threads()][mr * nr];
-        scratch = new float[pool.threads()][mr * nr];
+        edge = WorkerPool.scratch(pool.threads(), mr * nr);
+        scratch = WorkerPool.scratch(pool.threads(), mr * nr);
     }
 
     /**

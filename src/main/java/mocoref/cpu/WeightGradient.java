@@ -94,11 +94,11 @@ final class WeightGradient {
         }
         int threads = pool.threads();
         partial = new float[threads][out * ldp];
-        xt = new float[threads][maxRows * channels];
+        xt = WorkerPool.scratch(threads, maxRows * channels);
         rowOff = new int[threads][(chunk + BLOCK - 1) / BLOCK][BLOCK];
-        chunkSum = new float[threads][out * ldp];
-        packedDy = new float[threads][outTiles * mr * chunk];
-        scratch = new float[threads][mr * nr];
+        chunkSum = WorkerPool.scratch(threads, out * ldp);
+        packedDy = WorkerPool.scratch(threads, outTiles * mr * chunk);
+        scratch = WorkerPool.scratch(threads, mr * nr);
     }
 
     private int pos(int q) {

@@ -38,6 +38,27 @@ public final class WorkerPool {
         return SHARED.computeIfAbsent(threads, WorkerPool::new);
     }
 
+    /**
+     * One float[size] per thread for per-thread scratch, each followed by a cache line of padding:
+     * arrays allocated one after the other share a 64-byte line at their boundary, and two threads
+     * writing their own tile scratch into one line cost a coherence miss per micro-kernel call.
+     */
+    static float[][] scratch(int threads, int size) {
+        float[][] a = new float[threads][];
+        for (int t = 0; t < threads; t++) a[t] = new float[size + PAD_FLOATS];
+        return a;
+    }
+
+    /** {@link #scratch} for doubles. */
+    static double[][] scratchDoubles(int threads, int size) {
+        double[][] a = new double[threads][];
+        for (int t = 0; t < threads; t++) a[t] = new double[size + PAD_FLOATS / 2];
+        return a;
+    }
+
+    /** A cache line of floats. */
+    private static final int PAD_FLOATS = 16;
+
     public static int defaultThreads() {
         return Runtime.getRuntime().availableProcessors();
     }
