@@ -112,14 +112,7 @@ final class CpuConv2d {
         packedW = new float[outTiles * taps * mr];
         tapOffset = new int[taps];
         if (direct) {
-            for (int c = 0; c < in; c++) {
-                for (int u = 0; u < kernel; u++) {
-                    for (int v = 0; v < kernel; v++) {
-                        tapOffset[(c * kernel + u) * kernel + v] = c * src.rowLength() + src.lead()
-                                + (u - padding) * src.rowStride() + (v - padding);
-                    }
-                }
-            }
+            for (int t = 0; t < taps; t++) tapOffset[t] = tapSource(t);
         } else {
             for (int t = 0; t < taps; t++) tapOffset[t] = t * dst.span();
         }
@@ -187,8 +180,18 @@ final class CpuConv2d {
         if (!WeightGradient.supports(kernels, inChannels) || (!direct && srcPos == null)) return null;
         int kk = kernel * kernel;
         int[] shift = new int[kk];
-        for (int uv = 0; uv < kk; uv++) shift[uv] = (uv / kernel - padding) * src.rowStride() + (uv % kernel - padding);
+        for (int uv = 0; uv < kk; uv++) shift[uv] = shift(uv);
         return new WeightGradient(kernels, pool, outChannels, inChannels, shift, srcPos, dst.span(), stride * stride);
+    }
+
+    /** Tap (u, v)'s offset from the position an output reads at its centre tap, in the source plane. */
+    private int shift(int uv) {
+        return (uv / kernel - padding) * src.rowStride() + (uv % kernel - padding);
+    }
+
+    /** Where tap t = (c, u, v) reads, relative to an output position's source position (channel c's row, shifted). */
+    private int tapSource(int t) {
+        return t / (kernel * kernel) * src.rowLength() + src.lead() + shift(t % (kernel * kernel));
     }
 
     private int tiles(int m) {
@@ -233,9 +236,7 @@ final class CpuConv2d {
     private void gatherPanel(int start, int end, float[] p) {
         int width = TILES_PER_TASK * nr;
         for (int t = 0; t < taps; t++) {
-            int c = t / (kernel * kernel), u = t / kernel % kernel, v = t % kernel;
-            int from = c * src.rowLength() + src.lead() + (u - padding) * src.rowStride() + (v - padding);
-            int to = t * width - start;
+            int from = tapSource(t), to = t * width - start;
             for (int q = start; q < end; q++) p[to + q] = x[from + srcPos[q]];
         }
     }
@@ -245,7 +246,7 @@ final class CpuConv2d {
         int c = t / (kernel * kernel), u = t / kernel % kernel, v = t % kernel;
         int base = t * dst.span();
         if (srcPos != null) { // branch-free: every tap is in the image or the zero border; padding columns are masked later
-            int from = c * src.rowLength() + src.lead() + (u - padding) * src.rowStride() + (v - padding);
+            int from = tapSource(t);
             for (int q = 0; q < dst.span(); q++) col[base + q] = x[from + srcPos[q]];
             return;
         }
@@ -306,7 +307,7 @@ final class CpuConv2d {
      * zero border between two images may meet there, and {@link #cleanChannel} zeroes the border.
      */
     private void stridedDataGradImages(int task, int worker) {
-        int is = dst.imageStride(), kk = kernel * kernel;
+        int is = dst.imageStride();
         int q0 = task * imagesPerTask * is, q1 = Math.min(dst.n(), (task + 1) * imagesPerTask) * is;
         float[] d = dcolPanel[worker];
         for (int q = q0; q < q1; q += nr) { // a last tile reaching past q1 reads dY's zero tail or the next image, unused
@@ -316,8 +317,7 @@ final class CpuConv2d {
             }
             int len = Math.min(nr, q1 - q);
             for (int t = 0; t < taps; t++) {
-                int c = t / kk, uv = t % kk;
-                int to = c * src.rowLength() + src.lead() + (uv / kernel - padding) * src.rowStride() + (uv % kernel - padding);
+                int to = tapSource(t);
                 for (int j = 0; j < len; j++) dx[to + srcPos[q + j]] += d[t * nr + j]; // dcol is 0 at dY's padding
             }
         }
@@ -400,23 +400,10 @@ final class CpuConv2d {
         }
     }
 
-    /** dx[c] (+)= the im2col buffer's rows (c, u, v) added back where forward took them from. */
+    /** dx[c] (+)= the im2col buffer's rows (c, u, v) added back where forward took them from (taps reaching past the zero border: the 7x7 stem). */
     private void col2imChannel(int c, int worker) {
         if (!accumulateDx) {
             java.util.Arrays.fill(dx, c * src.rowLength(), (c + 1) * src.rowLength(), 0f);
-        }
-        if (srcPos != null) { // branch-free scatter; taps that land on the zero border are zeroed after
-            int row = c * src.rowLength() + src.lead();
-            for (int uv = 0; uv < kernel * kernel; uv++) {
-                int from = (c * kernel * kernel + uv) * dst.span();
-                int to = row + (uv / kernel - padding) * src.rowStride() + (uv % kernel - padding);
-                for (int q = 0; q < dst.span(); q++) dx[to + srcPos[q]] += col[from + q]; // dcol is 0 at dY's padding
-            }
-            float[] mask = src.mask();
-            for (int p = 0; p < src.span(); p++) dx[row + p] *= mask[p];
-            java.util.Arrays.fill(dx, c * src.rowLength(), row, 0f);
-            java.util.Arrays.fill(dx, row + src.span(), (c + 1) * src.rowLength(), 0f);
-            return;
         }
         for (int u = 0; u < kernel; u++) {
             for (int v = 0; v < kernel; v++) {
