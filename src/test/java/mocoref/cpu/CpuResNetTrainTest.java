@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.Map;
 import java.util.Random;
+import mocoref.golden.GoldenReport;
 import mocoref.io.StoredTensor;
 import mocoref.model.ResNetConfig;
 import mocoref.reference.Param;
@@ -34,12 +35,9 @@ class CpuResNetTrainTest {
     /** ||actual - ref|| / ||ref|| <= TOL, as {@code moco-ref golden verify --backend cpu} measures. */
     static void close(String what, double[] ref, float[] actual) {
         assertEquals(ref.length, actual.length, what + ": lengths");
-        double diff = 0, norm = 0;
-        for (int i = 0; i < ref.length; i++) {
-            diff += (actual[i] - ref[i]) * (actual[i] - ref[i]);
-            norm += ref[i] * ref[i];
-        }
-        double rel = Math.sqrt(diff) / Math.sqrt(norm);
+        double[] a = new double[actual.length];
+        for (int i = 0; i < a.length; i++) a[i] = actual[i];
+        double rel = GoldenReport.relativeError(a, ref);
         if (!(rel <= TOL)) throw new AssertionError(what + ": relative error " + rel + " > " + TOL);
     }
 
