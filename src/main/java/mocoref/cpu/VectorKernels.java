@@ -286,22 +286,22 @@ final class VectorKernels implements Kernels {
             s32 = x.fma(y2, s32);
             s33 = x.fma(y3, s33);
         }
-        out[outOff] += s00.reduceLanes(VectorOperators.ADD);
-        out[outOff + 1] += s01.reduceLanes(VectorOperators.ADD);
-        out[outOff + 2] += s02.reduceLanes(VectorOperators.ADD);
-        out[outOff + 3] += s03.reduceLanes(VectorOperators.ADD);
-        out[outOff + 4] += s10.reduceLanes(VectorOperators.ADD);
-        out[outOff + 5] += s11.reduceLanes(VectorOperators.ADD);
-        out[outOff + 6] += s12.reduceLanes(VectorOperators.ADD);
-        out[outOff + 7] += s13.reduceLanes(VectorOperators.ADD);
-        out[outOff + 8] += s20.reduceLanes(VectorOperators.ADD);
-        out[outOff + 9] += s21.reduceLanes(VectorOperators.ADD);
-        out[outOff + 10] += s22.reduceLanes(VectorOperators.ADD);
-        out[outOff + 11] += s23.reduceLanes(VectorOperators.ADD);
-        out[outOff + 12] += s30.reduceLanes(VectorOperators.ADD);
-        out[outOff + 13] += s31.reduceLanes(VectorOperators.ADD);
-        out[outOff + 14] += s32.reduceLanes(VectorOperators.ADD);
-        out[outOff + 15] += s33.reduceLanes(VectorOperators.ADD);
+        out[outOff] += laneSum(s00);
+        out[outOff + 1] += laneSum(s01);
+        out[outOff + 2] += laneSum(s02);
+        out[outOff + 3] += laneSum(s03);
+        out[outOff + 4] += laneSum(s10);
+        out[outOff + 5] += laneSum(s11);
+        out[outOff + 6] += laneSum(s12);
+        out[outOff + 7] += laneSum(s13);
+        out[outOff + 8] += laneSum(s20);
+        out[outOff + 9] += laneSum(s21);
+        out[outOff + 10] += laneSum(s22);
+        out[outOff + 11] += laneSum(s23);
+        out[outOff + 12] += laneSum(s30);
+        out[outOff + 13] += laneSum(s31);
+        out[outOff + 14] += laneSum(s32);
+        out[outOff + 15] += laneSum(s33);
         for (; t < len; t++) { // the tail that does not fill a vector
             float x0 = a[a0 + t], x1 = a[a1 + t], x2 = a[a2 + t], x3 = a[a3 + t];
             float y0 = b[b0 + t], y1 = b[b1 + t], y2 = b[b2 + t], y3 = b[b3 + t];
@@ -332,7 +332,7 @@ final class VectorKernels implements Kernels {
             int end = Math.min(len - L, i + FLUSH);
             FloatVector acc = FloatVector.zero(S);
             for (; i <= end; i += L) acc = acc.add(FloatVector.fromArray(S, x, off + i));
-            total += acc.reduceLanes(VectorOperators.ADD);
+            total += laneSum(acc);
         }
         for (; i < len; i++) total += x[off + i];
         return total;
@@ -351,8 +351,8 @@ final class VectorKernels implements Kernels {
                 acc1 = acc1.add(d);
                 acc2 = d.fma(d, acc2);
             }
-            s1 += acc1.reduceLanes(VectorOperators.ADD);
-            s2 += acc2.reduceLanes(VectorOperators.ADD);
+            s1 += laneSum(acc1);
+            s2 += laneSum(acc2);
         }
         for (; i < len; i++) {
             float d = x[off + i] - shift;
@@ -398,8 +398,8 @@ final class VectorKernels implements Kernels {
                 accDz = accDz.add(d);
                 accDzX = d.fma(FloatVector.fromArray(S, x, off + i).sub(m), accDzX);
             }
-            sumDz += accDz.reduceLanes(VectorOperators.ADD);
-            sumDzX += accDzX.reduceLanes(VectorOperators.ADD);
+            sumDz += laneSum(accDz);
+            sumDzX += laneSum(accDzX);
         }
         for (; i < len; i++) {
             int at = off + i;
@@ -434,13 +434,13 @@ final class VectorKernels implements Kernels {
         double total = 0;
         int i = 0;
         for (; i <= len - L; i += L) {
-            FloatVector e = FloatVector.fromArray(S, x, xOff + i).sub(m).lanewise(VectorOperators.EXP);
+            FloatVector e = exp(FloatVector.fromArray(S, x, xOff + i).sub(m));
             e.intoArray(y, yOff + i);
             acc = acc.add(e);
         }
-        total += acc.reduceLanes(VectorOperators.ADD);
+        total += laneSum(acc);
         for (; i < len; i++) {
-            float e = (float) Math.exp(x[xOff + i] - max);
+            float e = ScalarKernels.exp(x[xOff + i] - max);
             y[yOff + i] = e;
             total += e;
         }
@@ -455,5 +455,42 @@ final class VectorKernels implements Kernels {
         float m = acc.reduceLanes(VectorOperators.MAX);
         for (; i < len; i++) m = Math.max(m, x[off + i]);
         return m;
+    }
+    /**
+     * The lanes of v added one after another, lane 0 first, in a double. Not
+     * {@code reduceLanes(ADD)}: the Vector API leaves its order open, and the interpreter's
+     * fallback (lane by lane) and C2's intrinsic (a tree) do differ, so a result would depend on
+     * whether the method had been compiled yet: runs of the same command would not agree bit for bit.
+     */
+    static double laneSum(FloatVector v) {
+        double s = 0;
+        for (int i = 0; i < L; i++) s += v.lane(i);
+        return s;
+    }
+
+    private static final FloatVector LOG2E = FloatVector.broadcast(S, ScalarKernels.LOG2E);
+    private static final FloatVector ROUND = FloatVector.broadcast(S, ScalarKernels.EXP_ROUND);
+    private static final FloatVector LN2_HI = FloatVector.broadcast(S, ScalarKernels.LN2_HI);
+    private static final FloatVector LN2_LO = FloatVector.broadcast(S, ScalarKernels.LN2_LO);
+    private static final FloatVector EXP_MIN = FloatVector.broadcast(S, ScalarKernels.EXP_MIN);
+
+    /**
+     * e^x for x <= 0 (a softmax's shifted logits), as {@link ScalarKernels#exp}: lane for lane the
+     * same IEEE operations in the same order, so the vector and scalar paths agree bit for bit,
+     * compiled or not. Not {@code lanewise(EXP)}, whose intrinsic (SVML) and fallback
+     * ({@code Math.exp}) round differently.
+     */
+    static FloatVector exp(FloatVector input) {
+        FloatVector x = input.max(EXP_MIN);
+        FloatVector shifted = x.fma(LOG2E, ROUND); // n = round(x log2 e) in the low mantissa bits
+        FloatVector n = shifted.sub(ROUND);
+        FloatVector r = n.neg().fma(LN2_HI, x);
+        r = n.neg().fma(LN2_LO, r);
+        FloatVector p = FloatVector.broadcast(S, ScalarKernels.EXP_C[0]);
+        for (int i = 1; i < ScalarKernels.EXP_C.length; i++) p = p.fma(r, FloatVector.broadcast(S, ScalarKernels.EXP_C[i]));
+        // 2^n: n (in -127..0) into the exponent field
+        var bits = shifted.reinterpretAsInts().sub(ScalarKernels.EXP_ROUND_BITS).lanewise(VectorOperators.LSHL, 23);
+        FloatVector e = p.reinterpretAsInts().add(bits).reinterpretAsFloats();
+        return e.blend(0f, input.compare(VectorOperators.LE, ScalarKernels.EXP_MIN)).blend(input, input.test(VectorOperators.IS_NAN));
     }
 }
