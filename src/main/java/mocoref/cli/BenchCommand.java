@@ -14,7 +14,7 @@ import mocoref.backend.Backend;
 import mocoref.backend.Backends;
 import mocoref.backend.MocoModel;
 import mocoref.backend.StepInput;
-import mocoref.golden.GoldenMaker;
+import mocoref.model.FreshState;
 import mocoref.model.MocoConfig;
 import mocoref.tensor.Permutations;
 import mocoref.tensor.Tensor;
@@ -63,7 +63,7 @@ public final class BenchCommand implements Callable<Integer> {
         if (warmup < 0) throw new MocoRefException("--warmup must be at least 0, got " + warmup);
         MocoConfig config = mocoOptions.config(modelOptions.model(), modelOptions.image());
         Backend b = Backends.byName(backend, threads);
-        MocoModel model = b.create(config, GoldenMaker.freshState(config, seed), "bench");
+        MocoModel model = b.create(config, FreshState.of(config, seed), "bench");
         Random rng = new Random(seed);
         int n = config.batch();
         int[] shape = {n, config.image()[0], config.image()[1], config.image()[2]};

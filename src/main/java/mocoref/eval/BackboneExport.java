@@ -2,6 +2,7 @@ package mocoref.eval;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import mocoref.model.ResNetLayout;
 import mocoref.io.StoredTensor;
 
 /**
@@ -26,7 +27,7 @@ public final class BackboneExport {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", FORMAT);
         meta.put("config", model.configJson(false));
-        String arch = TorchvisionLayout.archName(model.config());
+        String arch = ResNetLayout.of(model.config()).archName();
         meta.put("arch", arch == null ? "custom" : arch);
         meta.put("width", Integer.toString(model.config().width()));
         meta.put("stem", model.config().stem().id());

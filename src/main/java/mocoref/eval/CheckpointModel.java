@@ -11,6 +11,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import mocoref.model.ResNetLayout;
 import mocoref.MocoRefException;
 import mocoref.backend.Backend;
 import mocoref.backend.Encoder;
@@ -199,7 +200,7 @@ public final class CheckpointModel {
      */
     public Map<String, StoredTensor> backbone() {
         Map<String, StoredTensor> out = new LinkedHashMap<>();
-        for (String name : TorchvisionLayout.backbone(config).keySet()) {
+        for (String name : ResNetLayout.of(config).backbone().keySet()) {
             StoredTensor t = tensors.get(prefix + name);
             if (name.endsWith(".num_batches_tracked")) {
                 out.put(name, StoredTensor.i64(new long[] {t.toLongs()[0]}));
@@ -216,7 +217,7 @@ public final class CheckpointModel {
     }
 
     static String describe(ResNetConfig c, boolean hasHead) {
-        String arch = TorchvisionLayout.archName(c);
+        String arch = ResNetLayout.of(c).archName();
         String head = !hasHead ? "no head" : (c.mlp() ? "mlp head" : "fc head") + " dim " + c.dim();
         return (arch == null ? "resnet" : arch) + " (" + c.block().id() + " " + Arrays.toString(c.layers()) + ", width " + c.width()
                 + ", " + c.inChannels() + (c.inChannels() == 1 ? " channel, " : " channels, ") + c.stem().id() + " stem, " + head + ")";
@@ -304,8 +305,8 @@ public final class CheckpointModel {
      */
     private static Map<String, StoredTensor> check(String where, String prefix, Map<String, StoredTensor> tensors,
             ResNetConfig config, boolean hasHead, ArchOverrides overrides) {
-        Map<String, int[]> expected = new LinkedHashMap<>(TorchvisionLayout.backbone(config));
-        if (hasHead) expected.putAll(TorchvisionLayout.head(config));
+        Map<String, int[]> expected = new LinkedHashMap<>(ResNetLayout.of(config).backbone());
+        if (hasHead) expected.putAll(ResNetLayout.of(config).headStateDict());
         String hint = overrides.equals(ArchOverrides.NONE) ? " (architecture inferred from the tensors)"
                 : " (check --arch, --width, --stem, --in-channels, --moco-dim, --mlp)";
         String model = describe(config, hasHead);
@@ -331,7 +332,7 @@ public final class CheckpointModel {
         for (String name : tensors.keySet()) {
             if (!name.startsWith(prefix)) continue;
             String rest = name.substring(prefix.length());
-            if (TorchvisionLayout.looksLikeResNet(rest) && !expected.containsKey(rest)) {
+            if (ResNetLayout.looksLikeResNet(rest) && !expected.containsKey(rest)) {
                 throw new MocoRefException(where + ": unexpected tensor '" + name + "' for " + model + hint);
             }
         }

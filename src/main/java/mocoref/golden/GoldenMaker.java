@@ -9,9 +9,9 @@ import mocoref.MocoRefException;
 import mocoref.backend.Backend;
 import mocoref.io.SafeTensors;
 import mocoref.io.StoredTensor;
+import mocoref.model.FreshState;
 import mocoref.model.MocoConfig;
 import mocoref.reference.ReferenceBackend;
-import mocoref.reference.ResNet;
 import mocoref.tensor.Permutations;
 
 /**
@@ -22,27 +22,6 @@ import mocoref.tensor.Permutations;
  */
 public final class GoldenMaker {
     private GoldenMaker() {}
-
-    /** A fresh MoCo state under the spec's names, as {@code MoCo.__init__} makes it. */
-    public static Map<String, StoredTensor> freshState(MocoConfig config, long seed) {
-        ResNet encoder = new ResNet(config.model());
-        encoder.initialize(seed);
-        Map<String, StoredTensor> init = new LinkedHashMap<>(encoder.stateDict("encoder_q."));
-        init.putAll(encoder.stateDict("encoder_k.")); // builder.py: param_k.data.copy_(param_q.data)
-        Random rng = new Random(seed ^ 0x5DEECE66DL);
-        int dim = config.model().dim(), k = config.K();
-        double[] queue = new double[dim * k];
-        for (int i = 0; i < queue.length; i++) queue[i] = rng.nextGaussian();
-        for (int j = 0; j < k; j++) { // builder.py: nn.functional.normalize(self.queue, dim=0)
-            double sq = 0;
-            for (int c = 0; c < dim; c++) sq += queue[c * k + j] * queue[c * k + j];
-            double norm = Math.max(Math.sqrt(sq), 1e-12);
-            for (int c = 0; c < dim; c++) queue[c * k + j] /= norm;
-        }
-        init.put("queue", StoredTensor.f64(queue, dim, k));
-        init.put("queue_ptr", StoredTensor.i64(new long[] {0}, 1));
-        return init;
-    }
 
     /** Standard-normal images and uniformly random shuffles for every step. */
     static Map<String, StoredTensor> randomInputs(MocoConfig config, int steps, long seed) {
@@ -78,7 +57,7 @@ public final class GoldenMaker {
         if (Files.exists(dir.resolve("case.json"))) {
             throw new MocoRefException(dir + ": already holds a golden case (case.json); choose another --out");
         }
-        SafeTensors.write(dir.resolve("init.safetensors"), freshState(config, seed), Map.of());
+        SafeTensors.write(dir.resolve("init.safetensors"), FreshState.of(config, seed), Map.of());
         SafeTensors.write(dir.resolve("inputs.safetensors"), randomInputs(config, steps, seed), Map.of());
         var json = GoldenCase.toJson(config, steps, "float64");
         Path caseFile = dir.resolve("case.json");

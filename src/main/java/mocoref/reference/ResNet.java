@@ -5,11 +5,12 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.function.Function;
 import mocoref.MocoRefException;
 import mocoref.io.StoredTensor;
+import mocoref.model.FreshState;
 import mocoref.model.ResNetConfig;
+import mocoref.model.ResNetLayout;
 import mocoref.tensor.Tensor;
 
 /**
@@ -39,41 +40,38 @@ public final class ResNet {
     /** Every layer with state, under its torchvision module name, in torchvision's order. */
     private final Map<String, Object> modules = new LinkedHashMap<>();
 
+    /** The layers {@link ResNetLayout} describes for {@code config}, uninitialized (zero weights, fresh BatchNorms). */
     public ResNet(ResNetConfig config) {
         this.config = config;
-        int w = config.width();
-        boolean imagenet = config.stem() == ResNetConfig.Stem.IMAGENET;
-        conv1 = imagenet ? new Conv2d(config.inChannels(), w, 7, 2, 3) : new Conv2d(config.inChannels(), w, 3, 1, 1);
-        bn1 = new BatchNorm2d(w);
-        maxpool = imagenet ? new MaxPool2d(3, 2, 1) : null;
-        modules.put("conv1", conv1);
-        modules.put("bn1", bn1);
-        int inPlanes = w;
-        for (int stage = 0; stage < 4; stage++) {
-            int planes = w << stage;
-            for (int i = 0; i < config.layers()[stage]; i++) {
-                int stride = (stage > 0 && i == 0) ? 2 : 1;
-                ResidualBlock block = config.block() == ResNetConfig.Block.BASIC
-                        ? new BasicBlock(inPlanes, planes, stride)
-                        : new Bottleneck(inPlanes, planes, stride);
-                block.register("layer" + (stage + 1) + "." + i + ".", modules);
-                blocks.add(block);
-                inPlanes = planes * config.block().expansion;
-            }
-        }
-        int c = config.featureChannels();
-        if (config.mlp()) {
-            fc = new Linear(c, c);
+        ResNetLayout layout = ResNetLayout.of(config);
+        conv1 = conv(layout.conv1(), modules);
+        bn1 = bn(layout.bn1(), modules);
+        maxpool = layout.maxPool() ? new MaxPool2d(3, 2, 1) : null;
+        for (ResNetLayout.Block b : layout.blocks()) blocks.add(new ResidualBlock(b, modules));
+        ResNetLayout.Linear first = layout.head().get(0);
+        fc = new Linear(first.in(), first.out());
+        modules.put(first.name(), fc);
+        if (layout.head().size() > 1) {
+            ResNetLayout.Linear second = layout.head().get(1);
             fcRelu = new Relu();
-            fc2 = new Linear(c, config.dim());
-            modules.put("fc.0", fc);
-            modules.put("fc.2", fc2);
+            fc2 = new Linear(second.in(), second.out());
+            modules.put(second.name(), fc2);
         } else {
-            fc = new Linear(c, config.dim());
             fcRelu = null;
             fc2 = null;
-            modules.put("fc", fc);
         }
+    }
+
+    static Conv2d conv(ResNetLayout.Conv c, Map<String, Object> modules) {
+        Conv2d conv = new Conv2d(c.in(), c.out(), c.kernel(), c.stride(), c.padding());
+        modules.put(c.name(), conv);
+        return conv;
+    }
+
+    static BatchNorm2d bn(ResNetLayout.Norm n, Map<String, Object> modules) {
+        BatchNorm2d bn = new BatchNorm2d(n.channels());
+        modules.put(n.name(), bn);
+        return bn;
     }
 
     /** Training-mode forward: x [N, C, H, W] -> head output [N, dim] (before MoCo's normalization). */
@@ -197,21 +195,8 @@ public final class ResNet {
         System.arraycopy(from.toDoubles(), 0, to.data, 0, to.numel());
     }
 
-    /**
-     * torchvision's initialization: convolutions Kaiming-normal (fan_out, ReLU gain), BatchNorm
-     * gamma 1 and beta 0, Linear layers uniform in +-1/sqrt(fan_in) (PyTorch's default).
-     */
+    /** torchvision's initialization from {@code seed}, as {@link FreshState#encoder} gives it. */
     public void initialize(long seed) {
-        Random rng = new Random(seed);
-        modules.forEach((name, m) -> {
-            if (m instanceof Conv2d conv) {
-                double std = Math.sqrt(2.0 / (conv.outChannels * conv.kernel * conv.kernel));
-                for (int i = 0; i < conv.weight.value.numel(); i++) conv.weight.value.data[i] = rng.nextGaussian() * std;
-            } else if (m instanceof Linear lin) {
-                double bound = 1.0 / Math.sqrt(lin.inFeatures);
-                for (int i = 0; i < lin.weight.value.numel(); i++) lin.weight.value.data[i] = (2 * rng.nextDouble() - 1) * bound;
-                for (int i = 0; i < lin.bias.value.numel(); i++) lin.bias.value.data[i] = (2 * rng.nextDouble() - 1) * bound;
-            }
-        });
+        loadStateDict(FreshState.encoder(ResNetLayout.of(config), seed)::get, "", "a fresh state");
     }
 }

@@ -25,7 +25,7 @@ import mocoref.data.augment.Normalize;
 import mocoref.eval.FeatureExtractor;
 import mocoref.eval.Knn;
 import mocoref.eval.KnnResult;
-import mocoref.golden.GoldenMaker;
+import mocoref.model.FreshState;
 import mocoref.io.SafeTensors;
 import mocoref.io.StoredTensor;
 import mocoref.model.MocoConfig;
@@ -84,7 +84,7 @@ public final class Trainer {
         var augmentation = AugmentPresets.byName(config.aug(), config.imageSize(), normalize);
         int startEpoch = resume == null ? 0 : resume.epoch();
         long step = resume == null ? 0 : resume.step();
-        Map<String, StoredTensor> init = resume == null ? GoldenMaker.freshState(moco, config.seed()) : resume.state();
+        Map<String, StoredTensor> init = resume == null ? FreshState.of(moco, config.seed()) : resume.state();
         MocoModel model = backend.create(moco, init, resume == null ? "initial state" : "checkpoint");
         try {
             Files.createDirectories(out);

@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import mocoref.model.ResNetLayout;
 import mocoref.MocoRefException;
 import mocoref.backend.Encoder;
 import mocoref.io.SafeTensors;
@@ -56,8 +57,8 @@ class CheckpointModelTest {
         // Two separately written descriptions of torchvision's layout must agree name for name and shape for shape.
         for (ResNetConfig c : List.of(R18_W4_MLP, BOTTLENECK_FC, R34_W2)) {
             Map<String, StoredTensor> ref = new ResNet(c).stateDict("");
-            Map<String, int[]> mine = new LinkedHashMap<>(TorchvisionLayout.backbone(c));
-            mine.putAll(TorchvisionLayout.head(c));
+            Map<String, int[]> mine = new LinkedHashMap<>(ResNetLayout.of(c).backbone());
+            mine.putAll(ResNetLayout.of(c).headStateDict());
             assertEquals(List.copyOf(ref.keySet()), List.copyOf(mine.keySet()), c.toString());
             for (String name : ref.keySet()) assertArrayEquals(ref.get(name).shape(), mine.get(name), name);
         }
@@ -76,7 +77,7 @@ class CheckpointModelTest {
                 assertTrue(m.hasHead());
             }
         }
-        assertEquals("resnet34", TorchvisionLayout.archName(R34_W2));
+        assertEquals("resnet34", ResNetLayout.of(R34_W2).archName());
     }
 
     @Test
@@ -179,7 +180,7 @@ class CheckpointModelTest {
     void theBackboneIsF32InTorchvisionOrderWithoutTheHead() {
         CheckpointModel m = CheckpointModel.load(write("q.safetensors", state(BOTTLENECK_FC, "module.encoder_q.", 12)), ArchOverrides.NONE);
         Map<String, StoredTensor> b = m.backbone();
-        assertEquals(List.copyOf(TorchvisionLayout.backbone(BOTTLENECK_FC).keySet()), List.copyOf(b.keySet()));
+        assertEquals(List.copyOf(ResNetLayout.of(BOTTLENECK_FC).backbone().keySet()), List.copyOf(b.keySet()));
         for (Map.Entry<String, StoredTensor> e : b.entrySet()) {
             assertEquals(e.getKey().endsWith("num_batches_tracked") ? mocoref.io.DType.I64 : mocoref.io.DType.F32, e.getValue().dtype(), e.getKey());
         }

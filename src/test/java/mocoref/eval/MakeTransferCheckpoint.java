@@ -6,7 +6,7 @@ import java.util.Map;
 import java.util.Random;
 import mocoref.backend.MocoModel;
 import mocoref.backend.StepInput;
-import mocoref.golden.GoldenMaker;
+import mocoref.model.FreshState;
 import mocoref.io.DType;
 import mocoref.io.SafeTensors;
 import mocoref.io.StoredTensor;
@@ -38,7 +38,7 @@ public final class MakeTransferCheckpoint {
         MocoConfig config = new MocoConfig(MODEL, 32, 0.99, 0.2, 2, MocoConfig.MomentumSchedule.CONSTANT, 0, 0, false,
                 0.03, 0.9, 1e-4, 8, new int[] {1, 28, 28}).validate();
         long seed = 20240601;
-        MocoModel moco = new ReferenceBackend().create(config, GoldenMaker.freshState(config, seed), "transfer checkpoint");
+        MocoModel moco = new ReferenceBackend().create(config, FreshState.of(config, seed), "transfer checkpoint");
         Random rng = new Random(seed);
         for (int step = 0; step < 2; step++) {
             moco.step(new StepInput(randn(rng, 8, 1, 28, 28), randn(rng, 8, 1, 28, 28), Permutations.random(rng, 8), null, config.m(),

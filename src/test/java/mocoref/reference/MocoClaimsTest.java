@@ -10,7 +10,7 @@ import java.util.Random;
 import mocoref.MocoRefException;
 import mocoref.backend.StepInput;
 import mocoref.backend.StepResult;
-import mocoref.golden.GoldenMaker;
+import mocoref.model.FreshState;
 import mocoref.golden.GoldenReport;
 import mocoref.io.StoredTensor;
 import mocoref.model.MocoConfig;
@@ -32,7 +32,7 @@ class MocoClaimsTest {
     }
 
     static ReferenceMoCo fresh(MocoConfig c, long seed) {
-        return new ReferenceMoCo(c, GoldenMaker.freshState(c, seed), "test");
+        return new ReferenceMoCo(c, FreshState.of(c, seed), "test");
     }
 
     static Tensor images(Random rng, int n) {
