@@ -1,5 +1,7 @@
 package mocoref.cpu;
 
+import mocoref.parallel.WorkerPool;
+
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;

@@ -4,15 +4,18 @@ import java.util.Map;
 import mocoref.io.StoredTensor;
 import mocoref.model.MocoConfig;
 import mocoref.model.ResNetConfig;
-import mocoref.reference.ReferenceEncoder;
 
 /**
  * A way to compute MoCo steps: {@code reference} (float64, one thread, the truth), {@code cpu}
  * (float32, all cores) and {@code opencl}. {@code --backend} is the only switch between them, and
- * the golden suite judges them all the same way.
+ * the golden suite judges them all the same way. Implementations are registered in
+ * {@code mocoref.registry.Backends}; this package knows none of them.
  */
 public interface Backend {
     String name();
+
+    /** What it runs on, for logs ("cpu: vector-512 8x32 kernels, 2 threads"). */
+    String describe();
 
     /** True when the backend computes in float64 (judged at 1e-9), false for float32 (judged at 2e-4). */
     boolean isFloat64();
@@ -27,9 +30,6 @@ public interface Backend {
     /**
      * An eval-mode encoder from the tensors named {@code prefix + torchvision name} in
      * {@code state} (e.g. prefix "encoder_q." for a MoCo state, "" for a plain state dict).
-     * The default is the float64 reference encoder: exact, slow; fast backends override it.
      */
-    default Encoder encoder(ResNetConfig config, Map<String, StoredTensor> state, String prefix, String where) {
-        return new ReferenceEncoder(config, state, prefix, where);
-    }
+    Encoder encoder(ResNetConfig config, Map<String, StoredTensor> state, String prefix, String where);
 }

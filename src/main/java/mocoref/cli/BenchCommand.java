@@ -11,13 +11,13 @@ import java.util.Random;
 import java.util.concurrent.Callable;
 import mocoref.MocoRefException;
 import mocoref.backend.Backend;
-import mocoref.backend.Backends;
+import mocoref.registry.Backends;
 import mocoref.backend.MocoModel;
 import mocoref.backend.StepInput;
 import mocoref.model.FreshState;
 import mocoref.model.MocoConfig;
 import mocoref.tensor.Permutations;
-import mocoref.tensor.Tensor;
+import mocoref.backend.ImageBatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -67,13 +67,13 @@ public final class BenchCommand implements Callable<Integer> {
         Random rng = new Random(seed);
         int n = config.batch();
         int[] shape = {n, config.image()[0], config.image()[1], config.image()[2]};
-        Tensor imQ = randn(rng, shape), imK = randn(rng, shape);
+        ImageBatch imQ = randn(rng, shape), imK = randn(rng, shape);
         double[] ms = new double[steps];
         for (int s = 0; s < warmup + steps; s++) {
             int[] idx = Permutations.random(rng, n);
             int[] idx2 = config.symmetric() ? Permutations.random(rng, n) : null;
             long t0 = System.nanoTime();
-            model.step(new StepInput(imQ, imK, idx, idx2, config.m(), config.lr()));
+            model.step(new StepInput(imQ, imK, idx, idx2, config.m(), config.lr(), false));
             long t1 = System.nanoTime();
             if (s >= warmup) ms[s - warmup] = (t1 - t0) / 1e6;
         }
@@ -135,9 +135,10 @@ public final class BenchCommand implements Callable<Integer> {
         return Double.NaN;
     }
 
-    private static Tensor randn(Random rng, int[] shape) {
-        Tensor t = new Tensor(shape);
-        for (int i = 0; i < t.numel(); i++) t.data[i] = rng.nextGaussian();
-        return t;
+    /** Standard-normal float32 images (a float64 backend widens them once: the batch is reused every step). */
+    private static ImageBatch randn(Random rng, int[] shape) {
+        float[] x = new float[shape[0] * shape[1] * shape[2] * shape[3]];
+        for (int i = 0; i < x.length; i++) x[i] = (float) rng.nextGaussian();
+        return ImageBatch.of(x, shape[0], shape[1], shape[2], shape[3]);
     }
 }

@@ -3,7 +3,7 @@ package mocoref.cli;
 import java.nio.file.Path;
 import mocoref.MocoRefException;
 import mocoref.backend.Backend;
-import mocoref.backend.Backends;
+import mocoref.registry.Backends;
 import mocoref.eval.ArchOverrides;
 import mocoref.eval.CheckpointModel;
 import picocli.CommandLine.Option;

@@ -7,7 +7,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import mocoref.MocoRefException;
 import mocoref.backend.Backend;
-import mocoref.backend.Backends;
+import mocoref.registry.Backends;
 import mocoref.golden.GoldenCase;
 import mocoref.golden.GoldenMaker;
 import mocoref.golden.GoldenReport;

@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import mocoref.MocoRefException;
 import mocoref.backend.Backend;
-import mocoref.backend.Backends;
+import mocoref.registry.Backends;
 import mocoref.data.Dataset;
 import mocoref.data.Datasets;
 import mocoref.data.Split;

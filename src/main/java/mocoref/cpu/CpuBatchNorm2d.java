@@ -1,5 +1,11 @@
 package mocoref.cpu;
 
+import mocoref.parallel.WorkerPool;
+
+import mocoref.device.Activation;
+import mocoref.device.Device;
+import mocoref.device.ParamRef;
+
 /**
  * BatchNorm over the channels of a {@link Plane} activation, with MoCo's logical devices: in
  * training each of {@code groups} contiguous chunks of the batch is normalized with its own mean and
@@ -9,16 +15,18 @@ package mocoref.cpu;
  * normalizes while the range is still in cache; the statistics take one pass ({@link Kernels#shiftedSums}). The block's residual add and ReLU are fused into
  * the same pass, and their gradients into the backward's.
  */
-final class CpuBatchNorm2d {
+final class CpuBatchNorm2d implements Device.BatchNorm2d {
     static final double EPS = 1e-5;
     static final double MOMENTUM = 0.1;
 
     final int channels;
     final Plane plane;
-    private final Params params;
+    /** gamma at value[weightOffset ..], beta at value[biasOffset ..]; their gradients at the same places in grad */
+    private final float[] value, grad;
     final int weightOffset, biasOffset;
-    final float[] runningMean, runningVar;
-    long numBatchesTracked;
+    /** running_mean at stats[meanOffset ..], running_var at stats[varOffset ..] */
+    private final float[] stats;
+    private final int meanOffset, varOffset;
     private final Kernels kernels;
     private final WorkerPool pool;
 
@@ -37,17 +45,22 @@ final class CpuBatchNorm2d {
     private final WorkerPool.Task evalTask = this::evalChannel;
     private final WorkerPool.Task backwardTask = this::backwardChunk;
 
-    CpuBatchNorm2d(String name, Params params, int channels, Plane plane, int maxGroups, Kernels kernels, WorkerPool pool) {
+    CpuBatchNorm2d(int channels, Plane plane, int maxGroups, ParamRef weight, ParamRef bias, float[] stats, int meanOffset,
+                   int varOffset, Kernels kernels, WorkerPool pool) {
         this.channels = channels;
         this.plane = plane;
-        this.params = params;
+        this.value = CpuDevice.data(weight.value());
+        this.grad = weight.trainable() ? CpuDevice.data(weight.grad()) : null;
+        if (bias.value() != weight.value() || bias.grad() != weight.grad()) {
+            throw new IllegalArgumentException("gamma and beta must live in the same buffers");
+        }
+        this.weightOffset = Math.toIntExact(weight.offset());
+        this.biasOffset = Math.toIntExact(bias.offset());
+        this.stats = stats;
+        this.meanOffset = meanOffset;
+        this.varOffset = varOffset;
         this.kernels = kernels;
         this.pool = pool;
-        weightOffset = params.add(name + ".weight", channels);
-        biasOffset = params.add(name + ".bias", channels);
-        runningMean = new float[channels];
-        runningVar = new float[channels];
-        java.util.Arrays.fill(runningVar, 1f);
         mean = new float[maxGroups * channels];
         invStd = new float[maxGroups * channels];
         gradGamma = new double[maxGroups * channels];
@@ -59,6 +72,21 @@ final class CpuBatchNorm2d {
      * Training mode: y = mask * f(BN(x) [+ res]), f = ReLU when {@code relu}, over {@code groups}
      * devices. x, res, y [C, plane]; res may be null.
      */
+    @Override
+    public void forwardTrain(Activation x, Activation residual, boolean relu, Activation y, int groups) {
+        forward(CpuDevice.data(x), residual == null ? null : CpuDevice.data(residual), relu, CpuDevice.data(y), groups);
+    }
+
+    @Override
+    public void forwardEval(Activation x, Activation residual, boolean relu, Activation y) {
+        forwardEval(CpuDevice.data(x), residual == null ? null : CpuDevice.data(residual), relu, CpuDevice.data(y));
+    }
+
+    @Override
+    public void backward(Activation dy, Activation y, Activation x, Activation dz, Activation dx) {
+        backward(CpuDevice.data(dy), y == null ? null : CpuDevice.data(y), CpuDevice.data(x), CpuDevice.data(dz), CpuDevice.data(dx));
+    }
+
     void forward(float[] x, float[] res, boolean relu, float[] y, int groups) {
         if (plane.n() % groups != 0) throw new mocoref.MocoRefException("batch " + plane.n() + " is not divisible by " + groups + " devices");
         if ((long) plane.n() / groups * plane.h() * plane.w() < 2) {
@@ -70,8 +98,8 @@ final class CpuBatchNorm2d {
         this.relu = relu;
         this.y = y;
         this.groups = groups;
+        if (groups > mean.length / channels) throw new IllegalArgumentException(groups + " groups, built for " + mean.length / channels);
         pool.forEach(channels * groups, forwardTask);
-        numBatchesTracked++;
     }
 
     private void forwardChunk(int index, int worker) {
@@ -93,12 +121,12 @@ final class CpuBatchNorm2d {
         double is = 1.0 / Math.sqrt(var + EPS);
         mean[g * channels + c] = (float) mu;
         invStd[g * channels + c] = (float) is;
-        double gamma = params.value[weightOffset + c], beta = params.value[biasOffset + c];
+        double gamma = value[weightOffset + c], beta = value[biasOffset + c];
         float scale = (float) (gamma * is), shift = (float) (beta - mu * gamma * is);
         kernels.scaleShift(x, off, res, off, scale, shift, relu, plane.mask(), q0, y, off, len);
         if (g == 0) { // only device 0's statistics survive DDP's buffer broadcast
-            runningMean[c] = (float) ((1 - MOMENTUM) * runningMean[c] + MOMENTUM * mu);
-            runningVar[c] = (float) ((1 - MOMENTUM) * runningVar[c] + MOMENTUM * sq / (count - 1));
+            stats[meanOffset + c] = (float) ((1 - MOMENTUM) * stats[meanOffset + c] + MOMENTUM * mu);
+            stats[varOffset + c] = (float) ((1 - MOMENTUM) * stats[varOffset + c] + MOMENTUM * sq / (count - 1));
         }
     }
 
@@ -128,9 +156,9 @@ final class CpuBatchNorm2d {
 
     private void evalChannel(int c, int worker) {
         int off = c * plane.rowLength() + plane.lead();
-        double is = 1.0 / Math.sqrt(runningVar[c] + EPS);
-        double gamma = params.value[weightOffset + c], beta = params.value[biasOffset + c];
-        float scale = (float) (gamma * is), shift = (float) (beta - runningMean[c] * gamma * is);
+        double is = 1.0 / Math.sqrt(stats[varOffset + c] + EPS);
+        double gamma = value[weightOffset + c], beta = value[biasOffset + c];
+        float scale = (float) (gamma * is), shift = (float) (beta - stats[meanOffset + c] * gamma * is);
         kernels.scaleShift(x, off, res, off, scale, shift, relu, plane.mask(), 0, y, off, plane.span());
     }
 
@@ -145,8 +173,9 @@ final class CpuBatchNorm2d {
         this.x = x;
         this.dz = dz;
         this.dx = dx;
+        if (grad == null) throw new IllegalStateException("this BatchNorm was built without gradients");
         pool.forEach(channels * groups, backwardTask);
-        float[] g = params.grad;
+        float[] g = grad;
         for (int c = 0; c < channels; c++) {
             double gg = 0, gb = 0;
             for (int k = 0; k < groups; k++) {
@@ -171,7 +200,7 @@ final class CpuBatchNorm2d {
         gradBeta[g * channels + c] = sumDz;
         gradGamma[g * channels + c] = sumDzXhat;
         // dx = gamma*is/M * (M*dz - sum(dz) - xhat*sum(dz*xhat)), xhat = (x - mean)*is
-        double gamma = params.value[weightOffset + c];
+        double gamma = value[weightOffset + c];
         double a = gamma * is, b = -gamma * is * sumDz / count, cc = -gamma * is * is * sumDzXhat / count;
         kernels.bnInputGrad(dz, x, off, len, mu, (float) a, (float) b, (float) cc, plane.mask(), q0, dx, off);
     }

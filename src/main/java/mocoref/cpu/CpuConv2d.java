@@ -1,5 +1,11 @@
 package mocoref.cpu;
 
+import mocoref.parallel.WorkerPool;
+
+import mocoref.device.Activation;
+import mocoref.device.Device;
+import mocoref.device.ParamRef;
+
 /**
  * Convolution without bias on {@link Plane}-laid-out activations, forward and both backward
  * products, all through {@link Kernels#tile} (the weight gradient through {@link WeightGradient};
@@ -24,7 +30,7 @@ package mocoref.cpu;
  * fixed split of the positions, one partial sum per part (weight gradient: reproducible for a
  * given thread count).
  */
-final class CpuConv2d {
+final class CpuConv2d implements Device.Conv2d {
     /**
      * Positions per chunk of the fallback weight gradient's reduction (kept in L2 with its dY rows). Not
      * sensitive: on AVX2, one thread, 256..4096 gave within 15% of each other on every stage's shape
@@ -37,11 +43,12 @@ final class CpuConv2d {
     final int inChannels, outChannels, kernel, stride, padding;
     final Plane src, dst;
     final boolean direct;
-    private final Params params;
+    /** W [out][in*k*k] at weight[weightOffset ..], its gradient at the same place in grad (null: forward only) */
+    private final float[] weight, grad;
     final int weightOffset;
     private final Kernels kernels;
     private final WorkerPool pool;
-    private final Workspace workspace;
+    private final CpuDevice device;
     private final int taps; // in*k*k: the reduction length of the forward product
     private final int mr, nr; // the micro-kernel's tile
 
@@ -89,25 +96,28 @@ final class CpuConv2d {
     private final WorkerPool.Task stridedDataGradTask = this::stridedDataGradImages;
     private final WorkerPool.Task cleanChannelTask = this::cleanChannel;
 
-    CpuConv2d(String name, Params params, int in, int out, int kernel, int stride, int padding, Plane src,
-              Kernels kernels, WorkerPool pool, Workspace workspace, boolean trainable) {
+    /** A convolution of {@code shape} from activations in {@code src} to {@code dst} (its output geometry), W from {@code w}. */
+    CpuConv2d(Device.ConvShape shape, ParamRef w, Plane src, Plane dst, Kernels kernels, WorkerPool pool, CpuDevice device) {
+        int in = shape.in(), out = shape.out(), kernel = shape.kernel();
+        boolean trainable = w.trainable();
         this.inChannels = in;
         this.outChannels = out;
         this.kernel = kernel;
-        this.stride = stride;
-        this.padding = padding;
+        this.stride = shape.stride();
+        this.padding = shape.padding();
         this.src = src;
-        this.params = params;
+        this.dst = dst;
+        this.weight = CpuDevice.data(w.value());
+        this.grad = trainable ? CpuDevice.data(w.grad()) : null;
+        this.weightOffset = Math.toIntExact(w.offset());
         this.kernels = kernels;
         this.pool = pool;
-        this.workspace = workspace;
+        this.device = device;
         this.mr = kernels.mr();
         this.nr = kernels.nr();
-        this.weightOffset = params.add(name + ".weight", out, in, kernel, kernel);
         this.taps = in * kernel * kernel;
         this.direct = stride == 1 && ((kernel == 3 && padding == 1) || (kernel == 1 && padding == 0));
-        int oh = (src.h() + 2 * padding - kernel) / stride + 1, ow = (src.w() + 2 * padding - kernel) / stride + 1;
-        this.dst = direct ? src : Plane.of(src.n(), oh, ow, nr);
+        if (direct != (src == dst)) throw new IllegalArgumentException("a direct convolution reads and writes one layout");
         int outTiles = tiles(out), inTiles = tiles(in);
         packedW = new float[outTiles * taps * mr];
         tapOffset = new int[taps];
@@ -137,7 +147,7 @@ final class CpuConv2d {
         weightGrad = trainable ? weightGradient(kernels, pool) : null;
         partialGrad = trainable && weightGrad == null ? new float[pool.threads()][out * taps] : null;
         // the whole-span im2col buffer: for the 7x7 stem's forward and data gradient, and the fallback weight gradient
-        if (!direct && (srcPos == null || (trainable && weightGrad == null))) workspace.reserve((long) taps * dst.span());
+        if (!direct && (srcPos == null || (trainable && weightGrad == null))) device.reserveCol((long) taps * dst.span());
         int perTask = 1;
         while (perTask < 16 && perTask * dst.imageStride() < 256) perTask++;
         imagesPerTask = perTask;
@@ -199,15 +209,20 @@ final class CpuConv2d {
     }
 
     /** x [in, plane src] -> y [out, plane dst]; padding of y comes out zero. */
+    @Override
+    public void forward(Activation x, Activation y) {
+        forward(CpuDevice.data(x), CpuDevice.data(y));
+    }
+
     void forward(float[] x, float[] y) {
         this.x = x;
         this.y = y;
-        float[] w = params.value;
+        float[] w = weight;
         for (int o = 0; o < outChannels; o++) { // A[tile][t][r] = W[tile*MR + r][t]
             int tile = o / mr, r = o % mr;
             for (int t = 0; t < taps; t++) packedW[(tile * taps + t) * mr + r] = w[weightOffset + o * taps + t];
         }
-        col = workspace.col();
+        col = device.col();
         if (!direct && panel == null) pool.forEach(taps, im2colTask);
         pool.forEach(taskCount(dst), forwardTask);
     }
@@ -265,30 +280,43 @@ final class CpuConv2d {
         }
     }
 
-    /**
-     * dy [out, plane dst] -> adds dL/dW into the parameter gradients and, when dx is not null, sets
-     * (or with {@code accumulateDx} adds into) dx [in, plane src]. x is the forward's input.
-     */
-    void backward(float[] dy, float[] x, float[] dx, boolean accumulateDx) {
+    @Override
+    public void backwardWeight(Activation dy, Activation x) {
+        backwardWeight(CpuDevice.data(dy), CpuDevice.data(x));
+    }
+
+    @Override
+    public void backwardInput(Activation dy, Activation dx, boolean accumulate) {
+        backwardInput(CpuDevice.data(dy), CpuDevice.data(dx), accumulate);
+    }
+
+    /** dy [out, plane dst] -> adds dL/dW into the gradient; x is the forward's input. */
+    void backwardWeight(float[] dy, float[] x) {
+        if (grad == null) throw new IllegalStateException("this convolution was built without gradients");
         this.dy = dy;
         this.x = x;
-        this.dx = dx;
-        this.accumulateDx = accumulateDx;
-        col = workspace.col();
+        col = device.col();
         // weight gradient: dW[o, t] = sum_q dY[o, q] * B[t, q]
         if (weightGrad != null) {
             weightGrad.accumulate(dy, dst.rowLength(), dst.lead(), x, src.rowLength(), src.lead(), dst.span(),
-                    params.grad, weightOffset);
+                    grad, weightOffset);
         } else {
             if (!direct) pool.forEach(taps, im2colTask);
             for (float[] p : partialGrad) java.util.Arrays.fill(p, 0f);
             pool.forEach(partialGrad.length, weightGradTask); // a fixed split: the sums don't depend on scheduling
-            float[] g = params.grad;
             for (float[] p : partialGrad) {
-                for (int i = 0; i < p.length; i++) g[weightOffset + i] += p[i];
+                for (int i = 0; i < p.length; i++) grad[weightOffset + i] += p[i];
             }
         }
-        if (dx == null) return;
+    }
+
+    /** dy [out, plane dst] -> sets (or with {@code accumulateDx} adds into) dx [in, plane src]. */
+    void backwardInput(float[] dy, float[] dx, boolean accumulateDx) {
+        if (packedWt == null) throw new IllegalStateException("this convolution was built without gradients");
+        this.dy = dy;
+        this.dx = dx;
+        this.accumulateDx = accumulateDx;
+        col = device.col();
         packTransposed();
         if (dcolPanel != null) {
             if (!accumulateDx) java.util.Arrays.fill(dx, 0, inChannels * src.rowLength(), 0f);
@@ -359,7 +387,7 @@ final class CpuConv2d {
 
     /** The data gradient's A: W transposed, per tap for the direct path. */
     private void packTransposed() {
-        float[] w = params.value;
+        float[] w = weight;
         int kk = kernel * kernel;
         if (direct) { // A[c-tile][(o,u,v)][r] = W[o, c, u, v]
             int kLen = outChannels * kk;

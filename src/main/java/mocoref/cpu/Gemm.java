@@ -1,5 +1,7 @@
 package mocoref.cpu;
 
+import mocoref.parallel.WorkerPool;
+
 /**
  * C (+)= alpha * A.B for the small matrix products of the head and the loss (Linear layers, logits
  * against the queue and their gradients), with A and B given by strides so that transposes cost

@@ -70,16 +70,13 @@ public record Plane(int n, int h, int w, int span, int lead, int rowLength, floa
         return c * rowLength + lead + image * imageStride() + i * rowStride() + j;
     }
 
-    /** Copies x [N, C, H, W] (row-major) into {@code out} in this layout, image b taken from row order[b] of x (or b when order is null). */
-    public void load(double[] x, int channels, int[] order, float[] out) {
+    /** Copies the n images [C, H, W] (row-major) of x from {@code offset} into {@code out} in this layout. */
+    public void load(float[] x, int offset, int channels, float[] out) {
         int hw = h * w;
         for (int c = 0; c < channels; c++) {
             for (int b = 0; b < n; b++) {
-                int src = ((order == null ? b : order[b]) * channels + c) * hw;
-                for (int i = 0; i < h; i++) {
-                    int dst = at(c, b, i, 0);
-                    for (int j = 0; j < w; j++) out[dst + j] = (float) x[src + i * w + j];
-                }
+                int src = offset + (b * channels + c) * hw;
+                for (int i = 0; i < h; i++) System.arraycopy(x, src + i * w, out, at(c, b, i, 0), w);
             }
         }
     }

@@ -1,5 +1,11 @@
 package mocoref.cpu;
 
+import mocoref.parallel.WorkerPool;
+
+import mocoref.device.Activation;
+import mocoref.device.Buffer;
+import mocoref.device.Device;
+
 /**
  * The two poolings of a ResNet on {@link Plane} activations: the global average pool before the
  * head, and the ImageNet stem's max pool.
@@ -8,7 +14,7 @@ final class Pooling {
     private Pooling() {}
 
     /** Global average pool: x [C, plane] -> y [N][C]; the gradient spreads dy / (H*W) over each image. */
-    static final class GlobalAvg {
+    static final class GlobalAvg implements Device.GlobalAvgPool {
         final int channels;
         final Plane plane;
         private final Kernels kernels;
@@ -22,6 +28,16 @@ final class Pooling {
             this.plane = plane;
             this.kernels = kernels;
             this.pool = pool;
+        }
+
+        @Override
+        public void forward(Activation x, Buffer y) {
+            forward(CpuDevice.data(x), CpuDevice.data(y));
+        }
+
+        @Override
+        public void backward(Buffer dy, Activation dx) {
+            backward(CpuDevice.data(dy), CpuDevice.data(dx));
         }
 
         void forward(float[] x, float[] y) {
@@ -59,7 +75,7 @@ final class Pooling {
      * among equal maxima the first in row-major window order wins, as in PyTorch, so the gradient
      * reaches the same input.
      */
-    static final class Max {
+    static final class Max implements Device.MaxPool2d {
         final int channels, kernel, stride, padding;
         final Plane src, dst;
         private final int[] argmax; // per output position: the flat input index that won
@@ -68,15 +84,36 @@ final class Pooling {
         private final WorkerPool.Task forwardTask = this::forwardChannel;
         private final WorkerPool.Task backwardTask = this::backwardChannel;
 
-        Max(int channels, int kernel, int stride, int padding, Plane src, int tile, WorkerPool pool) {
+        /** dst: the output's layout, (src.h() + 2 padding - kernel) / stride + 1 rows and columns. */
+        Max(int channels, int kernel, int stride, int padding, Plane src, Plane dst, WorkerPool pool) {
             this.channels = channels;
             this.kernel = kernel;
             this.stride = stride;
             this.padding = padding;
             this.src = src;
+            this.dst = dst;
             this.pool = pool;
-            dst = Plane.of(src.n(), (src.h() + 2 * padding - kernel) / stride + 1, (src.w() + 2 * padding - kernel) / stride + 1, tile);
             argmax = new int[dst.size(channels)];
+        }
+
+        @Override
+        public int outH() {
+            return dst.h();
+        }
+
+        @Override
+        public int outW() {
+            return dst.w();
+        }
+
+        @Override
+        public void forward(Activation x, Activation y) {
+            forward(CpuDevice.data(x), CpuDevice.data(y));
+        }
+
+        @Override
+        public void backward(Activation dy, Activation dx) {
+            backward(CpuDevice.data(dy), CpuDevice.data(dx));
         }
 
         void forward(float[] x, float[] y) {

@@ -1,5 +1,7 @@
 package mocoref.cpu;
 
+import mocoref.parallel.WorkerPool;
+
 /**
  * A convolution's weight gradient dW[o, c, u, v] = sum_q dY[o, q] X[c, q + shift(u, v)] as a GEMM
  * whose reduction runs over the positions q, on the fast {@link Kernels#tile} micro-kernel.

@@ -2,11 +2,11 @@ package mocoref.eval;
 
 import java.util.function.IntConsumer;
 import mocoref.backend.Encoder;
+import mocoref.backend.ImageBatch;
 import mocoref.data.Dataset;
 import mocoref.data.PlainBatch;
 import mocoref.data.PlainBatches;
 import mocoref.data.augment.Normalize;
-import mocoref.tensor.Tensor;
 
 /**
  * Runs an eval-mode encoder over a whole dataset, in order, normalized and not augmented: the
@@ -40,7 +40,7 @@ public final class FeatureExtractor {
         int featureDim = 0;
         int dim = 0;
         for (PlainBatch b : batches) {
-            Encoder.Encoded e = encoder.encode(tensor(b.images(), b.size(), b.channels(), b.height(), b.width()));
+            Encoder.Encoded e = encoder.encode(ImageBatch.of(b.images(), b.size(), b.channels(), b.height(), b.width()));
             if (features == null) {
                 featureDim = e.featureDim();
                 dim = e.embeddings() == null ? 0 : e.dim();
@@ -53,12 +53,5 @@ public final class FeatureExtractor {
         }
         if (features == null) features = new float[0]; // an empty dataset
         return new Features(features, embeddings, data.labels(), data.n(), featureDim, dim);
-    }
-
-    /** float32 images as the float64 Tensor the Encoder interface takes. */
-    static Tensor tensor(float[] images, int n, int c, int h, int w) {
-        double[] d = new double[n * c * h * w];
-        for (int i = 0; i < d.length; i++) d[i] = images[i];
-        return new Tensor(d, n, c, h, w);
     }
 }

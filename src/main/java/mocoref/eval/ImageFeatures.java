@@ -6,11 +6,11 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import mocoref.MocoRefException;
 import mocoref.backend.Encoder;
+import mocoref.backend.ImageBatch;
 import mocoref.io.DType;
 import mocoref.io.SafeTensors;
 import mocoref.io.SafeTensorsFile;
 import mocoref.io.StoredTensor;
-import mocoref.tensor.Tensor;
 
 /**
  * {@code moco-ref features}: the eval-mode forward of images given as a tensor, exactly as they
@@ -54,14 +54,19 @@ public final class ImageFeatures {
         int[] s = images.shape();
         int n = s[0];
         int per = s[1] * s[2] * s[3];
-        double[] all = images.toDoubles();
+        // float64 images stay float64 for the reference backend; float32 ones are never widened
+        boolean f64 = images.dtype() == DType.F64;
+        double[] all64 = f64 ? images.toDoubles() : null;
+        float[] all32 = f64 ? null : images.toFloats();
         float[] features = null;
         float[] embedding = null;
         int featureDim = 0;
         int dim = 0;
         for (int start = 0; start < n; start += batchSize) {
             int size = Math.min(batchSize, n - start);
-            Tensor batch = new Tensor(Arrays.copyOfRange(all, start * per, (start + size) * per), size, s[1], s[2], s[3]);
+            ImageBatch batch = f64
+                    ? ImageBatch.of(Arrays.copyOfRange(all64, start * per, (start + size) * per), size, s[1], s[2], s[3])
+                    : ImageBatch.of(Arrays.copyOfRange(all32, start * per, (start + size) * per), size, s[1], s[2], s[3]);
             Encoder.Encoded e = encoder.encode(batch);
             if (features == null) {
                 featureDim = e.featureDim();

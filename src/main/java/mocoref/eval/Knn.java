@@ -1,6 +1,8 @@
 package mocoref.eval;
 
-import mocoref.cpu.WorkerPool;
+import mocoref.parallel.WorkerPool;
+
+
 
 /**
  * The kNN monitor of the official CIFAR-10 demo ({@code knn_predict}): features and bank

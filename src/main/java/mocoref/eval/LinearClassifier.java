@@ -1,7 +1,9 @@
 package mocoref.eval;
 
+import mocoref.parallel.WorkerPool;
+
 import java.util.Random;
-import mocoref.cpu.WorkerPool;
+
 
 /**
  * main_lincls.py's classifier on frozen features: {@code fc} = Linear(inFeatures, classes),

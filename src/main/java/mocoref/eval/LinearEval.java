@@ -10,6 +10,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.Consumer;
 import mocoref.backend.Encoder;
+import mocoref.backend.ImageBatch;
 import mocoref.data.Dataset;
 import mocoref.data.SampleSeeds;
 import mocoref.data.augment.Compose;
@@ -99,7 +100,7 @@ public final class LinearEval {
             Prefetcher prefetch = new Prefetcher(train, augmentation, s.seed(), background);
             return run(train.n(), test.featureDim(), test, classes, s, log, (epoch, position, indices) -> {
                 AugmentedImages images = prefetch.take(epoch, position, indices);
-                Encoder.Encoded e = encoder.encode(FeatureExtractor.tensor(images.data, indices.length, images.channels,
+                Encoder.Encoded e = encoder.encode(ImageBatch.of(images.data, indices.length, images.channels,
                         images.size, images.size));
                 int[] rows = new int[indices.length];
                 int[] labels = new int[indices.length];

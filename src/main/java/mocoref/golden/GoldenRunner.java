@@ -11,7 +11,7 @@ import mocoref.backend.StepResult;
 import mocoref.io.DType;
 import mocoref.io.SafeTensors;
 import mocoref.io.StoredTensor;
-import mocoref.tensor.Tensor;
+import mocoref.backend.ImageBatch;
 
 /** Runs a golden case's steps on a backend and collects what {@code expected.safetensors} names. */
 public final class GoldenRunner {
@@ -40,11 +40,11 @@ public final class GoldenRunner {
         int[] imageShape = {n, c.config().image()[0], c.config().image()[1], c.config().image()[2]};
         for (int s = 0; s < c.steps(); s++) {
             String p = "step." + s + ".";
-            Tensor imQ = image(inputs, where, p + "im_q", imageShape);
-            Tensor imK = image(inputs, where, p + "im_k", imageShape);
+            ImageBatch imQ = image(inputs, where, p + "im_q", imageShape);
+            ImageBatch imK = image(inputs, where, p + "im_k", imageShape);
             int[] idx = permutation(inputs, where, p + "idx_shuffle", n);
             int[] idx2 = c.config().symmetric() ? permutation(inputs, where, p + "idx_shuffle2", n) : null;
-            StepResult r = model.step(new StepInput(imQ, imK, idx, idx2, c.config().momentumAt(s), c.config().lr()));
+            StepResult r = model.step(new StepInput(imQ, imK, idx, idx2, c.config().momentumAt(s), c.config().lr(), true));
             out.put(p + "logits", r.logits());
             out.put(p + "loss", StoredTensor.f64(new double[] {r.loss()}));
             if (r.logits2() != null) out.put(p + "logits2", r.logits2());
@@ -59,13 +59,15 @@ public final class GoldenRunner {
         return t;
     }
 
-    private static Tensor image(Map<String, StoredTensor> inputs, String where, String name, int[] shape) {
+    /** The images as stored: float64 stays float64 (the reference reads it exactly), float32 stays float32. */
+    private static ImageBatch image(Map<String, StoredTensor> inputs, String where, String name, int[] shape) {
         StoredTensor t = require(inputs, where, name);
         if (!Arrays.equals(t.shape(), shape)) {
             throw new MocoRefException(where + ": tensor '" + name + "' has shape " + Arrays.toString(t.shape())
                     + ", case.json implies " + Arrays.toString(shape));
         }
-        return new Tensor(t.toDoubles(), shape);
+        return t.dtype() == DType.F64 ? ImageBatch.of(t.toDoubles(), shape[0], shape[1], shape[2], shape[3])
+                : ImageBatch.of(t.toFloats(), shape[0], shape[1], shape[2], shape[3]);
     }
 
     private static int[] permutation(Map<String, StoredTensor> inputs, String where, String name, int n) {

@@ -2,15 +2,22 @@ package mocoref.reference;
 
 import java.util.Map;
 import mocoref.backend.Backend;
+import mocoref.backend.Encoder;
 import mocoref.backend.MocoModel;
 import mocoref.io.StoredTensor;
 import mocoref.model.MocoConfig;
+import mocoref.model.ResNetConfig;
 
 /** The truth: float64, one thread, every sum in one fixed order. */
 public final class ReferenceBackend implements Backend {
     @Override
     public String name() {
         return "reference";
+    }
+
+    @Override
+    public String describe() {
+        return "reference: float64, 1 thread";
     }
 
     @Override
@@ -21,5 +28,10 @@ public final class ReferenceBackend implements Backend {
     @Override
     public MocoModel create(MocoConfig config, Map<String, StoredTensor> init, String where) {
         return new ReferenceMoCo(config, init, where);
+    }
+
+    @Override
+    public Encoder encoder(ResNetConfig config, Map<String, StoredTensor> state, String prefix, String where) {
+        return new ReferenceEncoder(config, state, prefix, where);
     }
 }

@@ -2,11 +2,12 @@ package mocoref.reference;
 
 import java.util.Map;
 import mocoref.backend.Encoder;
+import mocoref.backend.ImageBatch;
 import mocoref.io.StoredTensor;
 import mocoref.model.ResNetConfig;
 import mocoref.tensor.Tensor;
 
-/** The float64 ResNet in eval mode, loaded from a state dict. */
+/** The float64 ResNet in eval mode: one loaded from a state dict, or a training model's own encoder_q. */
 public final class ReferenceEncoder implements Encoder {
     private final ResNet net;
 
@@ -15,11 +16,16 @@ public final class ReferenceEncoder implements Encoder {
         net.loadStateDict(state::get, prefix, where);
     }
 
+    /** Eval mode on {@code net} itself (eval mode changes no state). */
+    ReferenceEncoder(ResNet net) {
+        this.net = net;
+    }
+
     @Override
-    public Encoded encode(Tensor images) {
-        Tensor features = net.backbone(images, ResNet.EVAL);
+    public Encoded encode(ImageBatch images) {
+        Tensor features = net.backbone(images.toTensor(), ResNet.EVAL);
         Tensor embeddings = net.head(features);
-        return new Encoded(toFloats(features.data), toFloats(embeddings.data), images.size(0), features.size(1),
+        return new Encoded(toFloats(features.data), toFloats(embeddings.data), images.n(), features.size(1),
                 embeddings.size(1));
     }
 

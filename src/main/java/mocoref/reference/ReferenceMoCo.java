@@ -3,11 +3,14 @@ package mocoref.reference;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import mocoref.MocoRefException;
+import mocoref.backend.Encoder;
+import mocoref.backend.ImageBatch;
 import mocoref.backend.MocoModel;
 import mocoref.backend.StepInput;
 import mocoref.backend.StepResult;
 import mocoref.io.StoredTensor;
 import mocoref.model.MocoConfig;
+import mocoref.tensor.Permutations;
 import mocoref.tensor.Tensor;
 
 /**
@@ -51,9 +54,15 @@ public final class ReferenceMoCo implements MocoModel {
                     + config.keysPerStep() + " keys enqueued per step, below K = " + config.K());
         }
         optimizer = new Sgd(encoderQ.parameters(), config.momentum(), config.weightDecay());
-        for (String name : encoderQ.parameters().keySet()) {
-            StoredTensor buf = init.get("optimizer.encoder_q." + name + ".momentum_buffer");
-            if (buf != null) optimizer.setBuffer(name, buf.toDoubles());
+        for (Map.Entry<String, Param> p : encoderQ.parameters().entrySet()) {
+            String name = "optimizer.encoder_q." + p.getKey() + ".momentum_buffer";
+            StoredTensor buf = init.get(name);
+            if (buf == null) continue;
+            if (!java.util.Arrays.equals(buf.shape(), p.getValue().value.shape)) {
+                throw new MocoRefException(where + ": tensor '" + name + "' has shape " + java.util.Arrays.toString(buf.shape())
+                        + ", expected " + java.util.Arrays.toString(p.getValue().value.shape));
+            }
+            optimizer.setBuffer(p.getKey(), buf.toDoubles());
         }
     }
 
@@ -69,16 +78,17 @@ public final class ReferenceMoCo implements MocoModel {
         // L12: queries from view 1, keys from view 2. The momentum update (step 2) comes after the
         // first query forward, as in builder.py; it reads encoder_q's parameters, which no step
         // has changed yet, and writes only encoder_k's.
+        Tensor imQ = images(in.imQ(), "im_q"), imK = images(in.imK(), "im_k");
         Pass p12 = new Pass();
-        p12.query(in.imQ());
+        p12.query(imQ);
         momentumUpdateKeyEncoder(in.m());
-        p12.keysAndLoss(in.imK(), in.idxShuffle());
+        p12.keysAndLoss(imK, in.idxShuffle());
         p12.backward();
         Pass p21 = null;
         if (config.symmetric()) { // L21: queries from view 2, keys from view 1, the same queue
             p21 = new Pass();
-            p21.query(in.imK());
-            p21.keysAndLoss(in.imQ(), in.idxShuffle2());
+            p21.query(imK);
+            p21.keysAndLoss(imQ, in.idxShuffle2());
             p21.backward();
         }
         // 6. enqueue (after both losses read the old queue): view 1's keys first, then view 2's
@@ -88,7 +98,17 @@ public final class ReferenceMoCo implements MocoModel {
         optimizer.step(in.lr());
         double loss = p12.loss + (p21 == null ? 0 : p21.loss);
         double accuracy = p21 == null ? p12.accuracy() : (p12.accuracy() + p21.accuracy()) / 2;
-        return new StepResult(loss, StoredTensor.of(p12.logits), p21 == null ? null : StoredTensor.of(p21.logits), accuracy);
+        return new StepResult(loss, accuracy, in.returnLogits() ? StoredTensor.of(p12.logits) : null,
+                in.returnLogits() && p21 != null ? StoredTensor.of(p21.logits) : null);
+    }
+
+    private Tensor images(ImageBatch b, String name) {
+        int[] want = config.image();
+        if (b.n() != config.batch() || !java.util.Arrays.equals(b.imageShape(), want)) {
+            throw new MocoRefException(name + " has " + b.n() + " images of " + java.util.Arrays.toString(b.imageShape())
+                    + ", the model takes " + config.batch() + " of " + java.util.Arrays.toString(want));
+        }
+        return b.toTensor();
     }
 
     /** One contrastive loss L(q, k): its forward, saved for its backward into encoder_q. */
@@ -136,36 +156,29 @@ public final class ReferenceMoCo implements MocoModel {
      */
     void momentumUpdateKeyEncoder(double m) {
         Map<String, Param> pk = encoderK.parameters();
-        encoderQ.parameters().forEach((name, paramQ) -> {
-            double[] k = pk.get(name).value.data, q = paramQ.value.data;
-            for (int i = 0; i < k.length; i++) k[i] = k[i] * m + q[i] * (1.0 - m);
-        });
+        encoderQ.parameters().forEach((name, paramQ) -> momentumUpdate(pk.get(name).value.data, paramQ.value.data, m));
+    }
+
+    /** {@code k = k*m + q*(1-m)}, elementwise. */
+    public static void momentumUpdate(double[] k, double[] q, double m) {
+        for (int i = 0; i < k.length; i++) k[i] = k[i] * m + q[i] * (1.0 - m);
     }
 
     /** builder.py {@code _batch_shuffle_ddp}, on one host: row i of the result is row idxShuffle[i] of x. */
-    static Tensor batchShuffle(Tensor x, int[] idxShuffle) {
+    public static Tensor batchShuffle(Tensor x, int[] idxShuffle) {
         int n = x.size(0), row = x.numel() / n;
-        checkPermutation(idxShuffle, n);
+        Permutations.check(idxShuffle, n, "idx_shuffle");
         Tensor y = new Tensor(x.shape);
         for (int i = 0; i < n; i++) System.arraycopy(x.data, idxShuffle[i] * row, y.data, i * row, row);
         return y;
     }
 
     /** builder.py {@code _batch_unshuffle_ddp}: the inverse, {@code k[idxShuffle[i]] = kShuffled[i]} (argsort). */
-    static Tensor batchUnshuffle(Tensor kShuffled, int[] idxShuffle) {
+    public static Tensor batchUnshuffle(Tensor kShuffled, int[] idxShuffle) {
         int n = kShuffled.size(0), row = kShuffled.numel() / n;
         Tensor k = new Tensor(kShuffled.shape);
         for (int i = 0; i < n; i++) System.arraycopy(kShuffled.data, i * row, k.data, idxShuffle[i] * row, row);
         return k;
-    }
-
-    private static void checkPermutation(int[] idx, int n) {
-        if (idx == null || idx.length != n) throw new MocoRefException("idx_shuffle must have " + n + " entries");
-        boolean[] seen = new boolean[n];
-        for (int v : idx) {
-            if (v < 0 || v >= n || seen[v]) throw new MocoRefException("idx_shuffle is not a permutation of 0.." + (n - 1));
-            seen[v] = true;
-        }
     }
 
     /**
@@ -173,8 +186,12 @@ public final class ReferenceMoCo implements MocoModel {
      * the j-th key in the queue as it was before this step's enqueue.
      */
     Tensor contrastiveLogits(Tensor q, Tensor k) {
-        int n = q.size(0), dim = q.size(1), kq = config.K();
-        double t = config.T();
+        return contrastiveLogits(q, k, queue, config.T());
+    }
+
+    /** The logits of q [N, dim] against their keys k [N, dim] and the queue [dim, K], at temperature t. */
+    public static Tensor contrastiveLogits(Tensor q, Tensor k, Tensor queue, double t) {
+        int n = q.size(0), dim = q.size(1), kq = queue.size(1);
         Tensor logits = new Tensor(n, 1 + kq);
         for (int r = 0; r < n; r++) {
             double pos = 0.0;
@@ -191,8 +208,12 @@ public final class ReferenceMoCo implements MocoModel {
 
     /** dlogits [N, 1+K] -> dq [N, dim]; keys and queue are constants (no gradient flows to them). */
     Tensor contrastiveLogitsBackward(Tensor dLogits, Tensor k) {
-        int n = k.size(0), dim = k.size(1), kq = config.K();
-        double t = config.T();
+        return contrastiveLogitsBackward(dLogits, k, queue, config.T());
+    }
+
+    /** dlogits [N, 1+K] -> dq [N, dim] for keys k and the queue [dim, K] at temperature t. */
+    public static Tensor contrastiveLogitsBackward(Tensor dLogits, Tensor k, Tensor queue, double t) {
+        int n = k.size(0), dim = k.size(1), kq = queue.size(1);
         Tensor dq = new Tensor(n, dim);
         for (int r = 0; r < n; r++) {
             for (int c = 0; c < dim; c++) {
@@ -209,10 +230,16 @@ public final class ReferenceMoCo implements MocoModel {
         int n = keys.size(0), dim = keys.size(1), kq = config.K();
         int ptr = (int) queuePtr;
         if (ptr + n > kq) throw new IllegalStateException("queue_ptr " + ptr + " + " + n + " keys overruns K = " + kq);
+        enqueue(queue, keys, ptr);
+        queuePtr = (ptr + n) % kq;
+    }
+
+    /** {@code queue[:, ptr:ptr+N] = keys.T} for keys [N, dim] and the queue [dim, K]. */
+    public static void enqueue(Tensor queue, Tensor keys, int ptr) {
+        int n = keys.size(0), dim = keys.size(1), kq = queue.size(1);
         for (int i = 0; i < n; i++) {
             for (int c = 0; c < dim; c++) queue.data[c * kq + ptr + i] = keys.data[i * dim + c];
         }
-        queuePtr = (ptr + n) % kq;
     }
 
     @Override
@@ -226,8 +253,13 @@ public final class ReferenceMoCo implements MocoModel {
         return s;
     }
 
-    /** Eval-mode encoder_q, for features and for tests. */
-    public ResNet encoderQ() {
+    @Override
+    public Encoder encoderQ() {
+        return new ReferenceEncoder(encoderQ);
+    }
+
+    /** encoder_q itself, for tests. */
+    public ResNet queryEncoder() {
         return encoderQ;
     }
 

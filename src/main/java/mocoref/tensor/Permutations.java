@@ -1,6 +1,7 @@
 package mocoref.tensor;
 
 import java.util.random.RandomGenerator;
+import mocoref.MocoRefException;
 
 /** Random permutations, as MoCo's key shuffle ({@code torch.randperm}) needs them. */
 public final class Permutations {
@@ -17,5 +18,17 @@ public final class Permutations {
             p[j] = t;
         }
         return p;
+    }
+
+    /** Refuses {@code idx} unless it is a permutation of 0..n-1, naming it as {@code name}. */
+    public static void check(int[] idx, int n, String name) {
+        if (idx == null || idx.length != n) {
+            throw new MocoRefException(name + " must have " + n + " entries, got " + (idx == null ? "none" : idx.length));
+        }
+        boolean[] seen = new boolean[n];
+        for (int v : idx) {
+            if (v < 0 || v >= n || seen[v]) throw new MocoRefException(name + " is not a permutation of 0.." + (n - 1));
+            seen[v] = true;
+        }
     }
 }

@@ -30,7 +30,7 @@ import mocoref.io.SafeTensors;
 import mocoref.io.StoredTensor;
 import mocoref.model.MocoConfig;
 import mocoref.tensor.Permutations;
-import mocoref.tensor.Tensor;
+import mocoref.backend.ImageBatch;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -115,7 +115,7 @@ public final class Trainer {
                         SplittableRandom rng = new SplittableRandom(SampleSeeds.sample(config.seed() ^ 0x6b65797368756666L, 0, step));
                         int[] idx = Permutations.random(rng, config.batch());
                         int[] idx2 = config.symmetric() ? Permutations.random(rng, config.batch()) : null;
-                        StepResult r = model.step(new StepInput(tensor(batch.imQ(), batch), tensor(batch.imK(), batch), idx, idx2, m, lr));
+                        StepResult r = model.step(new StepInput(images(batch.imQ(), batch), images(batch.imK(), batch), idx, idx2, m, lr, false));
                         if (!Double.isFinite(r.loss())) {
                             throw new MocoRefException("the loss became " + r.loss() + " at epoch " + (epoch + 1) + ", step " + step
                                     + " (lr " + lr + "): training diverged; try a smaller --lr");
@@ -165,7 +165,7 @@ public final class Trainer {
     /** The CIFAR demo's monitor: kNN (k, t) on encoder_q's global-pooled features, the train set as bank. */
     /** encoder_q's eval-mode features of both splits: the kNN monitor's bank and queries. */
     private FeatureExtractor.Features[] features(MocoModel model, Dataset train, Dataset test, Normalize normalize) {
-        Encoder encoder = backend.encoder(config.model(), model.state(), "encoder_q.", "the model being trained");
+        Encoder encoder = model.encoderQ();
         return new FeatureExtractor.Features[] {
             FeatureExtractor.extract(encoder, train, normalize, FeatureExtractor.DEFAULT_BATCH),
             FeatureExtractor.extract(encoder, test, normalize, FeatureExtractor.DEFAULT_BATCH)};
@@ -215,10 +215,8 @@ public final class Trainer {
         }
     }
 
-    private static Tensor tensor(float[] images, TwoViewBatch b) {
-        double[] x = new double[images.length];
-        for (int i = 0; i < x.length; i++) x[i] = images[i];
-        return new Tensor(x, b.size(), b.channels(), b.height(), b.width());
+    private static ImageBatch images(float[] images, TwoViewBatch b) {
+        return ImageBatch.of(images, b.size(), b.channels(), b.height(), b.width());
     }
 
     static String duration(double seconds) {

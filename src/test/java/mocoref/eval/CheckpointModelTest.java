@@ -15,6 +15,7 @@ import java.util.Random;
 import mocoref.model.ResNetLayout;
 import mocoref.MocoRefException;
 import mocoref.backend.Encoder;
+import mocoref.backend.ImageBatch;
 import mocoref.io.SafeTensors;
 import mocoref.io.StoredTensor;
 import mocoref.model.ResNetConfig;
@@ -91,8 +92,8 @@ class CheckpointModelTest {
         Tensor x = new Tensor(2, 1, 8, 8);
         Random rng = new Random(4);
         for (int i = 0; i < x.numel(); i++) x.data[i] = rng.nextGaussian();
-        Encoder.Encoded headless = m.encoder(new ReferenceBackend()).encode(x);
-        Encoder.Encoded withHead = new ReferenceBackend().encoder(R18_W4_MLP, full, "", "full").encode(x);
+        Encoder.Encoded headless = m.encoder(new ReferenceBackend()).encode(ImageBatch.of(x));
+        Encoder.Encoded withHead = new ReferenceBackend().encoder(R18_W4_MLP, full, "", "full").encode(ImageBatch.of(x));
         assertNull(headless.embeddings());
         assertArrayEquals(withHead.features(), headless.features());
     }

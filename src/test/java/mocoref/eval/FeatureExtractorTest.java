@@ -21,12 +21,12 @@ class FeatureExtractorTest {
         Normalize norm = new Normalize(new double[] {0.5}, new double[] {0.25});
         List<Integer> sizes = new ArrayList<>();
         Encoder sum = batch -> {
-            int b = batch.size(0);
+            int b = batch.n();
             sizes.add(b);
             float[] f = new float[b];
             float[] e = new float[b * 2];
             for (int i = 0; i < b; i++) {
-                for (int p = 0; p < 4; p++) f[i] += (float) batch.data[i * 4 + p];
+                for (int p = 0; p < 4; p++) f[i] += batch.floats()[i * 4 + p];
                 e[2 * i] = f[i];
                 e[2 * i + 1] = -f[i];
             }

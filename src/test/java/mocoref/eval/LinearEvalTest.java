@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import mocoref.backend.Encoder;
+import mocoref.backend.ImageBatch;
 import mocoref.data.Dataset;
 import mocoref.data.SampleSeeds;
 import mocoref.data.augment.Image;
@@ -69,7 +70,8 @@ class LinearEvalTest {
         final List<double[]> inputs = new ArrayList<>();
 
         @Override
-        public Encoded encode(Tensor images) {
+        public Encoded encode(ImageBatch batch) {
+            Tensor images = batch.toTensor();
             inputs.add(images.data.clone());
             int n = images.size(0);
             int c = images.size(1);

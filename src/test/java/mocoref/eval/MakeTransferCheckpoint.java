@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
 import mocoref.backend.MocoModel;
+import mocoref.backend.ImageBatch;
 import mocoref.backend.StepInput;
 import mocoref.model.FreshState;
 import mocoref.io.DType;
@@ -41,8 +42,8 @@ public final class MakeTransferCheckpoint {
         MocoModel moco = new ReferenceBackend().create(config, FreshState.of(config, seed), "transfer checkpoint");
         Random rng = new Random(seed);
         for (int step = 0; step < 2; step++) {
-            moco.step(new StepInput(randn(rng, 8, 1, 28, 28), randn(rng, 8, 1, 28, 28), Permutations.random(rng, 8), null, config.m(),
-                    config.lr()));
+            moco.step(new StepInput(ImageBatch.of(randn(rng, 8, 1, 28, 28)), ImageBatch.of(randn(rng, 8, 1, 28, 28)), Permutations.random(rng, 8), null, config.m(),
+                    config.lr(), false));
         }
         Map<String, StoredTensor> state = new LinkedHashMap<>();
         for (Map.Entry<String, StoredTensor> e : moco.state().entrySet()) {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Map;
 import java.util.Random;
 import mocoref.MocoRefException;
+import mocoref.backend.ImageBatch;
 import mocoref.backend.StepInput;
 import mocoref.backend.StepResult;
 import mocoref.model.FreshState;
@@ -71,7 +72,7 @@ class MocoClaimsTest {
         MocoConfig c = config(devices, 16, 0.99, 8, false);
         ReferenceMoCo moco = fresh(c, 3);
         Random rng = new Random(4);
-        moco.step(new StepInput(images(rng, 8), images(rng, 8), shuffle, null, 0.99, 0.03));
+        moco.step(new StepInput(ImageBatch.of(images(rng, 8)), ImageBatch.of(images(rng, 8)), shuffle, null, 0.99, 0.03, false));
         return enqueued(moco, 0, 8);
     }
 
@@ -104,8 +105,8 @@ class MocoClaimsTest {
         Random rng = new Random(6);
         StepResult r = null;
         for (int s = 0; s <= k / n; s++) {
-            r = moco.step(new StepInput(GradCheck.randn(rng, n, 1, 12, 12), GradCheck.randn(rng, n, 1, 12, 12),
-                    interleaved(n, 2), null, 0.99, 0.0));
+            r = moco.step(new StepInput(ImageBatch.of(GradCheck.randn(rng, n, 1, 12, 12)), ImageBatch.of(GradCheck.randn(rng, n, 1, 12, 12)),
+                    interleaved(n, 2), null, 0.99, 0.0, false));
         }
         double lnK1 = Math.log(k + 1);
         assertTrue(Math.abs(r.loss() - lnK1) < 0.02 * lnK1, "loss " + r.loss() + " vs ln(K+1) = " + lnK1);
@@ -125,7 +126,7 @@ class MocoClaimsTest {
         for (Param p : moco.encoderK.parameters().values()) for (int i = 0; i < p.value.numel(); i++) p.value.data[i] += 0.5;
         Map<String, double[]> before = copyOfParameters(moco.encoderQ);
         Random rng = new Random(8);
-        moco.step(new StepInput(images(rng, 8), images(rng, 8), identity(8), null, 0.0, 0.03));
+        moco.step(new StepInput(ImageBatch.of(images(rng, 8)), ImageBatch.of(images(rng, 8)), identity(8), null, 0.0, 0.03, false));
         // theta_k = 0*theta_k + 1*theta_q, with theta_q as it was before this step's SGD update
         moco.encoderK.parameters().forEach((name, p) -> assertArrayEquals(before.get(name), p.value.data, 0.0, name));
     }
@@ -136,7 +137,7 @@ class MocoClaimsTest {
         ReferenceMoCo moco = fresh(c, 9);
         Map<String, double[]> before = copyOfParameters(moco.encoderK);
         Random rng = new Random(10);
-        for (int s = 0; s < 3; s++) moco.step(new StepInput(images(rng, 8), images(rng, 8), identity(8), null, 1.0, 0.03));
+        for (int s = 0; s < 3; s++) moco.step(new StepInput(ImageBatch.of(images(rng, 8)), ImageBatch.of(images(rng, 8)), identity(8), null, 1.0, 0.03, false));
         moco.encoderK.parameters().forEach((name, p) -> assertArrayEquals(before.get(name), p.value.data, 0.0, name));
     }
 
@@ -147,13 +148,13 @@ class MocoClaimsTest {
         Random rng = new Random(12);
         long[] expected = {8, 16, 0, 8, 16};
         for (long ptr : expected) {
-            moco.step(new StepInput(images(rng, 8), images(rng, 8), reversed(8), null, 0.99, 0.03));
+            moco.step(new StepInput(ImageBatch.of(images(rng, 8)), ImageBatch.of(images(rng, 8)), reversed(8), null, 0.99, 0.03, false));
             assertEquals(ptr, moco.queuePtr);
         }
         MocoConfig sym = config(2, 32, 0.99, 8, true);
         ReferenceMoCo moco2 = fresh(sym, 13);
         for (long ptr : new long[] {16, 0, 16}) { // 2N keys per step with the symmetric loss
-            moco2.step(new StepInput(images(rng, 8), images(rng, 8), reversed(8), identity(8), 0.99, 0.03));
+            moco2.step(new StepInput(ImageBatch.of(images(rng, 8)), ImageBatch.of(images(rng, 8)), reversed(8), identity(8), 0.99, 0.03, false));
             assertEquals(ptr, moco2.queuePtr);
         }
     }
@@ -163,14 +164,14 @@ class MocoClaimsTest {
         MocoConfig c = config(2, 16, 0.99, 8, false);
         ReferenceMoCo moco = fresh(c, 14);
         Random rng = new Random(15);
-        moco.step(new StepInput(images(rng, 8), images(rng, 8), identity(8), null, 0.99, 0.03)); // ptr -> 8
+        moco.step(new StepInput(ImageBatch.of(images(rng, 8)), ImageBatch.of(images(rng, 8)), identity(8), null, 0.99, 0.03, false)); // ptr -> 8
         Tensor queueBefore = moco.queue.copy();
         // q as this step computes it: encoder_q in training mode over G devices, normalized
         ResNet encoderQ = new ResNet(TINY);
         encoderQ.loadStateDict(moco.encoderQ.stateDict("")::get, "", "copy");
         Tensor imQ = images(rng, 8);
         Tensor q = new L2Normalize().forward(encoderQ.forward(imQ, 2));
-        StepResult r = moco.step(new StepInput(imQ, images(rng, 8), reversed(8), null, 0.99, 0.03));
+        StepResult r = moco.step(new StepInput(ImageBatch.of(imQ), ImageBatch.of(images(rng, 8)), reversed(8), null, 0.99, 0.03, true));
         double[] logits = r.logits().toDoubles();
         int dim = 8, k = 16;
         double worst = 0;

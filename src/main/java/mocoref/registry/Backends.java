@@ -1,11 +1,19 @@
-package mocoref.backend;
+package mocoref.registry;
 
 import java.util.List;
 import mocoref.MocoRefException;
-import mocoref.cpu.CpuBackend;
+import mocoref.backend.Backend;
+import mocoref.cpu.CpuDevice;
+import mocoref.float32.Float32Backend;
+import mocoref.parallel.WorkerPool;
 import mocoref.reference.ReferenceBackend;
 
-/** The backends {@code --backend} can name. */
+/**
+ * The backends {@code --backend} can name, registered here, above their implementations: the
+ * {@code backend} package knows only the interface. The test suite runs once per registered
+ * backend (golden cases, gradient checks, resume) and once per registered float32 device (twins),
+ * so a new device gets the whole suite by being added to {@link #NAMES} and {@link #byName}.
+ */
 public final class Backends {
     public static final List<String> NAMES = List.of("reference", "cpu");
 
@@ -14,9 +22,10 @@ public final class Backends {
     /** The backend called {@code name}, using {@code threads} threads where it is multi-threaded (0: all cores). */
     public static Backend byName(String name, int threads) {
         if (threads < 0) throw new MocoRefException("--threads must be 0 (all cores) or more, got " + threads);
+        int t = threads == 0 ? WorkerPool.defaultThreads() : threads;
         return switch (name) {
             case "reference" -> new ReferenceBackend();
-            case "cpu" -> threads == 0 ? new CpuBackend() : new CpuBackend(threads);
+            case "cpu" -> new Float32Backend("cpu", () -> new CpuDevice(t));
             default -> throw new MocoRefException("unknown backend '" + name + "' (known: " + String.join(", ", NAMES) + ")");
         };
     }

@@ -1,4 +1,4 @@
-package mocoref.cpu;
+package mocoref.parallel;
 
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -43,14 +43,14 @@ public final class WorkerPool {
      * arrays allocated one after the other share a 64-byte line at their boundary, and two threads
      * writing their own tile scratch into one line cost a coherence miss per micro-kernel call.
      */
-    static float[][] scratch(int threads, int size) {
+    public static float[][] scratch(int threads, int size) {
         float[][] a = new float[threads][];
         for (int t = 0; t < threads; t++) a[t] = new float[size + PAD_FLOATS];
         return a;
     }
 
     /** {@link #scratch} for doubles. */
-    static double[][] scratchDoubles(int threads, int size) {
+    public static double[][] scratchDoubles(int threads, int size) {
         double[][] a = new double[threads][];
         for (int t = 0; t < threads; t++) a[t] = new double[size + PAD_FLOATS / 2];
         return a;

@@ -1,0 +1,353 @@
+package mocoref.cpu;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import mocoref.MocoRefException;
+import mocoref.device.Activation;
+import mocoref.device.Buffer;
+import mocoref.device.Device;
+import mocoref.device.ParamRef;
+import mocoref.parallel.WorkerPool;
+
+/**
+ * The host CPU as a float32 {@link Device}: buffers are Java arrays, activations use the padded
+ * channel-major {@link Plane} layout (so that stride-1 convolutions read their taps in place), and
+ * the layers run on all cores through the {@link Kernels} micro-kernels (Vector API, or scalar
+ * loops without the incubator module). Fusions stay inside: BatchNorm with the residual add and
+ * ReLU, im2col panels gathered per task, one im2col buffer shared by every convolution of the device.
+ *
+ * <p>Deterministic for a given thread count: every parallel loop writes disjoint outputs or sums
+ * per-thread partials of a fixed split in a fixed order, and the kernels give the same bits
+ * interpreted and compiled.
+ */
+public final class CpuDevice implements Device {
+    private final Kernels kernels;
+    private final WorkerPool pool;
+    private final Map<List<Integer>, Plane> planes = new HashMap<>();
+    private final Gemm gemm;
+    /** The im2col buffer: convolutions reserve their size when built; allocated once, on first use. */
+    private long colSize;
+    private float[] col = new float[0];
+
+    /** On {@code threads} threads (the shared pool of that size). */
+    public CpuDevice(int threads) {
+        this(Kernels.INSTANCE, WorkerPool.shared(threads));
+    }
+
+    CpuDevice(Kernels kernels, WorkerPool pool) {
+        this.kernels = kernels;
+        this.pool = pool;
+        this.gemm = new Gemm(kernels, pool);
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public String describe() {
+        return kernels.name() + " kernels, " + pool.threads() + " threads";
+    }
+
+    public int threads() {
+        return pool.threads();
+    }
+
+    // ---- memory ----------------------------------------------------------------------------
+
+    /** A flat buffer: a Java array. */
+    static final class CpuBuffer implements Buffer {
+        final float[] data;
+
+        CpuBuffer(float[] data) {
+            this.data = data;
+        }
+
+        @Override
+        public long floats() {
+            return data.length;
+        }
+    }
+
+    /** An activation: {@code channels} rows of {@link Plane#rowLength} floats in {@code plane}'s layout. */
+    static final class CpuActivation implements Activation {
+        final Plane plane;
+        final int channels;
+        final float[] data;
+
+        CpuActivation(Plane plane, int channels) {
+            this.plane = plane;
+            this.channels = channels;
+            this.data = new float[plane.size(channels)];
+        }
+
+        @Override
+        public int n() {
+            return plane.n();
+        }
+
+        @Override
+        public int channels() {
+            return channels;
+        }
+
+        @Override
+        public int h() {
+            return plane.h();
+        }
+
+        @Override
+        public int w() {
+            return plane.w();
+        }
+    }
+
+    static float[] data(Buffer b) {
+        return ((CpuBuffer) b).data;
+    }
+
+    static float[] data(Activation a) {
+        return ((CpuActivation) a).data;
+    }
+
+    /** The layout of n images of h x w on this device's tile (one object per geometry: its mask is large). */
+    Plane plane(int n, int h, int w) {
+        return planes.computeIfAbsent(List.of(n, h, w), k -> Plane.of(n, h, w, kernels.nr()));
+    }
+
+    void reserveCol(long floats) {
+        if (floats > Integer.MAX_VALUE - 16) {
+            throw new MocoRefException("an im2col buffer of " + floats + " floats exceeds a Java array; use a smaller batch");
+        }
+        colSize = Math.max(colSize, floats);
+    }
+
+    float[] col() {
+        if (col.length < colSize) col = new float[(int) colSize];
+        return col;
+    }
+
+    @Override
+    public Buffer buffer(long floats) {
+        if (floats > Integer.MAX_VALUE - 16) {
+            throw new MocoRefException("a buffer of " + floats + " floats exceeds a Java array; use a smaller batch or model");
+        }
+        return new CpuBuffer(new float[(int) floats]);
+    }
+
+    @Override
+    public Activation activation(int n, int channels, int h, int w) {
+        return new CpuActivation(plane(n, h, w), channels);
+    }
+
+    @Override
+    public void write(float[] src, int srcOffset, Buffer dst, long dstOffset, int length) {
+        System.arraycopy(src, srcOffset, data(dst), Math.toIntExact(dstOffset), length);
+    }
+
+    @Override
+    public void read(Buffer src, long srcOffset, float[] dst, int dstOffset, int length) {
+        System.arraycopy(data(src), Math.toIntExact(srcOffset), dst, dstOffset, length);
+    }
+
+    @Override
+    public void writeImages(float[] nchw, int offset, Activation dst) {
+        CpuActivation a = (CpuActivation) dst;
+        a.plane.load(nchw, offset, a.channels, a.data);
+    }
+
+    @Override
+    public float[] readActivation(Activation src) {
+        CpuActivation a = (CpuActivation) src;
+        return a.plane.unload(a.data, a.channels);
+    }
+
+    @Override
+    public void fill(Buffer dst, long offset, long n, float value) {
+        int from = Math.toIntExact(offset);
+        Arrays.fill(data(dst), from, Math.toIntExact(from + n), value);
+    }
+
+    @Override
+    public void add(Activation src, Activation dst) {
+        float[] a = data(src), b = data(dst);
+        if (a.length != b.length) throw new IllegalArgumentException("add needs two activations of one geometry");
+        for (int i = 0; i < b.length; i++) b[i] += a[i]; // padding is zero in both
+    }
+
+    @Override
+    public void close() {}
+
+    // ---- layers ----------------------------------------------------------------------------
+
+    @Override
+    public Device.Conv2d conv2d(ConvShape s, ParamRef weight) {
+        return new CpuConv2d(s, weight, plane(s.n(), s.h(), s.w()), plane(s.n(), s.outH(), s.outW()), kernels, pool, this);
+    }
+
+    @Override
+    public Device.BatchNorm2d batchNorm2d(int channels, int n, int h, int w, int maxGroups, ParamRef weight, ParamRef bias,
+                                          Buffer runningStats, long runningMeanOffset, long runningVarOffset) {
+        return new CpuBatchNorm2d(channels, plane(n, h, w), maxGroups, weight, bias, data(runningStats),
+                Math.toIntExact(runningMeanOffset), Math.toIntExact(runningVarOffset), kernels, pool);
+    }
+
+    @Override
+    public Device.MaxPool2d maxPool2d(int channels, int n, int h, int w, int kernel, int stride, int padding) {
+        int oh = (h + 2 * padding - kernel) / stride + 1, ow = (w + 2 * padding - kernel) / stride + 1;
+        return new Pooling.Max(channels, kernel, stride, padding, plane(n, h, w), plane(n, oh, ow), pool);
+    }
+
+    @Override
+    public Device.GlobalAvgPool globalAvgPool(int channels, int n, int h, int w) {
+        return new Pooling.GlobalAvg(channels, plane(n, h, w), kernels, pool);
+    }
+
+    @Override
+    public Device.Linear linear(int in, int out, int maxRows, ParamRef weight, ParamRef bias) {
+        return new CpuLinear(in, out, weight, bias, gemm);
+    }
+
+    // ---- the head, the loss and the optimizer ------------------------------------------------
+
+    @Override
+    public void relu(Buffer x, Buffer y, int n) {
+        float[] a = data(x), b = data(y);
+        for (int i = 0; i < n; i++) b[i] = Math.max(a[i], 0f);
+    }
+
+    @Override
+    public void reluBackward(Buffer dy, Buffer y, Buffer dx, int n) {
+        float[] d = data(dy), out = data(y), g = data(dx);
+        for (int i = 0; i < n; i++) g[i] = out[i] > 0 ? d[i] : 0f;
+    }
+
+    @Override
+    public void l2Normalize(Buffer xb, Buffer yb, Buffer normb, int n, int d) {
+        float[] x = data(xb), y = data(yb), norms = normb == null ? null : data(normb);
+        for (int r = 0; r < n; r++) {
+            double sq = 0;
+            for (int i = 0; i < d; i++) sq += (double) x[r * d + i] * x[r * d + i];
+            double norm = Math.sqrt(sq), denom = Math.max(norm, 1e-12);
+            if (norms != null) norms[r] = (float) norm;
+            for (int i = 0; i < d; i++) y[r * d + i] = (float) (x[r * d + i] / denom);
+        }
+    }
+
+    @Override
+    public void l2NormalizeBackward(Buffer dyb, Buffer yb, Buffer normb, Buffer dxb, int n, int d) {
+        float[] dy = data(dyb), y = data(yb), norms = data(normb), dx = data(dxb);
+        for (int r = 0; r < n; r++) {
+            double norm = norms[r];
+            if (norm > 1e-12) {
+                double dot = 0;
+                for (int i = 0; i < d; i++) dot += (double) y[r * d + i] * dy[r * d + i];
+                for (int i = 0; i < d; i++) dx[r * d + i] = (float) ((dy[r * d + i] - y[r * d + i] * dot) / norm);
+            } else {
+                for (int i = 0; i < d; i++) dx[r * d + i] = (float) (dy[r * d + i] / 1e-12);
+            }
+        }
+    }
+
+    @Override
+    public void shuffleRows(Activation src, int[] order, Activation dst) {
+        CpuActivation a = (CpuActivation) src, b = (CpuActivation) dst;
+        Plane p = a.plane;
+        if (b.plane != p || a.channels != b.channels || order.length != p.n()) {
+            throw new IllegalArgumentException("shuffleRows needs two activations of one geometry and a permutation of its images");
+        }
+        int is = p.imageStride();
+        for (int c = 0; c < a.channels; c++) {
+            int row = c * p.rowLength() + p.lead();
+            for (int i = 0; i < order.length; i++) System.arraycopy(a.data, row + order[i] * is, b.data, row + i * is, is);
+        }
+    }
+
+    @Override
+    public void unshuffleRows(Buffer src, int[] order, Buffer dst, int rows, int cols) {
+        float[] s = data(src), d = data(dst);
+        for (int i = 0; i < rows; i++) System.arraycopy(s, i * cols, d, order[i] * cols, cols);
+    }
+
+    @Override
+    public void contrastiveLogits(Buffer qb, Buffer kb, Buffer queueb, int n, int dim, int kq, double T, Buffer logitsb) {
+        float[] q = data(qb), k = data(kb), queue = data(queueb), logits = data(logitsb);
+        float invT = (float) (1.0 / T);
+        gemm.multiply(n, kq, dim, invT, q, 0, dim, 1, queue, 0, kq, 1, logits, 1, 1 + kq, false);
+        for (int r = 0; r < n; r++) {
+            double pos = 0;
+            for (int c = 0; c < dim; c++) pos += (double) q[r * dim + c] * k[r * dim + c];
+            logits[r * (1 + kq)] = (float) (pos / T);
+        }
+    }
+
+    @Override
+    public void contrastiveLogitsBackward(Buffer dLogitsb, Buffer kb, Buffer queueb, int n, int dim, int kq, double T, Buffer dqb) {
+        float[] dLogits = data(dLogitsb), k = data(kb), queue = data(queueb), dq = data(dqb);
+        float invT = (float) (1.0 / T);
+        gemm.multiply(n, dim, kq, invT, dLogits, 1, 1 + kq, 1, queue, 0, 1, kq, dq, 0, dim, false);
+        for (int r = 0; r < n; r++) {
+            float g = dLogits[r * (1 + kq)] * invT;
+            for (int c = 0; c < dim; c++) dq[r * dim + c] += g * k[r * dim + c];
+        }
+    }
+
+    /** The arguments of the cross-entropy in flight, read by its per-row task. */
+    private float[] ceLogits, ceGrad, ceOut;
+    private int ceRows, ceCols;
+    private final WorkerPool.Task crossEntropyTask = this::crossEntropyRow;
+
+    @Override
+    public void crossEntropy(Buffer logits, int rows, int cols, Buffer dLogits, Buffer lossAndHit) {
+        ceLogits = data(logits);
+        ceGrad = data(dLogits);
+        ceOut = data(lossAndHit);
+        ceRows = rows;
+        ceCols = cols;
+        pool.forEach(rows, crossEntropyTask);
+    }
+
+    private void crossEntropyRow(int r, int worker) {
+        int off = r * ceCols, n = ceRows;
+        float[] logits = ceLogits, d = ceGrad;
+        float max = kernels.max(logits, off, ceCols);
+        double sum = kernels.expShifted(logits, off, ceCols, max, d, off);
+        ceOut[r] = (float) (max + Math.log(sum) - logits[off]);
+        boolean top = true;
+        for (int j = 1; j < ceCols && top; j++) top = logits[off + j] < logits[off];
+        ceOut[n + r] = top ? 1f : 0f;
+        float scale = (float) (1.0 / (sum * n));
+        for (int j = 0; j < ceCols; j++) d[off + j] *= scale;
+        d[off] -= 1f / n;
+    }
+
+    @Override
+    public void momentumUpdate(Buffer kb, Buffer qb, long n, double m) {
+        float[] k = data(kb), q = data(qb);
+        for (int i = 0; i < n; i++) k[i] = (float) (k[i] * m + q[i] * (1.0 - m));
+    }
+
+    @Override
+    public void sgd(Buffer thetab, Buffer gradb, Buffer bufb, long offset, long n, double lr, double momentum, double wd,
+                    boolean first) {
+        float[] theta = data(thetab), grad = data(gradb), buf = data(bufb);
+        int from = Math.toIntExact(offset), to = Math.toIntExact(offset + n);
+        for (int i = from; i < to; i++) {
+            double d = grad[i] + wd * theta[i];
+            double b = (first || momentum == 0) ? d : momentum * buf[i] + d;
+            buf[i] = (float) b;
+            theta[i] = (float) (theta[i] - lr * b);
+        }
+    }
+
+    @Override
+    public void enqueue(Buffer queueb, Buffer keysb, int n, int dim, int kq, int ptr) {
+        float[] queue = data(queueb), keys = data(keysb);
+        for (int i = 0; i < n; i++) {
+            for (int c = 0; c < dim; c++) queue[c * kq + ptr + i] = keys[i * dim + c];
+        }
+    }
+}

@@ -1,0 +1,161 @@
+package mocoref.float32;
+
+import java.util.Arrays;
+import java.util.Random;
+import mocoref.backend.ImageBatch;
+import mocoref.backend.StepInput;
+import mocoref.device.Activation;
+import mocoref.device.Buffer;
+import mocoref.device.Device;
+import mocoref.device.ParamRef;
+import mocoref.model.FreshState;
+import mocoref.model.MocoConfig;
+import mocoref.model.ResNetConfig;
+import mocoref.model.ResNetLayout;
+import mocoref.registry.Backends;
+import mocoref.tensor.Permutations;
+
+/**
+ * Times a float32 backend's MoCo step on the default configuration (ResNet-18 layout, cifar stem,
+ * 1x28x28, batch 256, K 4096, dim 128, MLP head, G 2), for use while optimizing; not a test.
+ * Prints the median ms per step and images/s, the medians of the step's parts, then every
+ * convolution of the encoder alone (forward, input gradient, weight gradient) with its GFLOP/s.
+ *
+ * <pre>java --add-modules jdk.incubator.vector -cp target/classes:target/test-classes mocoref.float32.StepTiming [backend] [width] [threads] [steps] [batch]</pre>
+ */
+public final class StepTiming {
+    private StepTiming() {}
+
+    public static void main(String[] args) {
+        String backend = args.length > 0 ? args[0] : "cpu";
+        int width = args.length > 1 ? Integer.parseInt(args[1]) : 16;
+        int threads = args.length > 2 ? Integer.parseInt(args[2]) : 2;
+        int steps = args.length > 3 ? Integer.parseInt(args[3]) : 10;
+        int batch = args.length > 4 ? Integer.parseInt(args[4]) : 256;
+        MocoConfig config = defaultConfig(width, batch);
+        Float32Backend b = (Float32Backend) Backends.byName(backend, threads);
+        Float32MoCo model = (Float32MoCo) b.create(config, FreshState.of(config, 1), "random init");
+        Random rng = new Random(2);
+        StepInput in = randomInput(config, rng);
+        System.out.printf("width %d, batch %d, %s%n", width, batch, b.describe());
+        double[] ms = new double[steps];
+        for (int s = -2; s < steps; s++) { // two warm-up steps
+            long t0 = System.nanoTime();
+            model.step(in);
+            if (s >= 0) ms[s] = (System.nanoTime() - t0) / 1e6;
+        }
+        double med = median(ms);
+        System.out.printf("step: median %.1f ms (min %.1f) over %d steps = %.0f images/s%n", med,
+                Arrays.stream(ms).min().orElse(0), steps, batch * 1000 / med);
+        Device d = model.device();
+        double[] qf = new double[steps], kf = new double[steps], bw = new double[steps];
+        Buffer dOut = d.buffer((long) batch * config.model().dim());
+        d.fill(dOut, 0, dOut.floats(), 1e-3f);
+        d.writeImages(in.imQ().floats(), 0, model.encoderQ.input());
+        d.writeImages(in.imK().floats(), 0, model.encoderK.input());
+        for (int s = 0; s < steps; s++) {
+            long t0 = System.nanoTime();
+            model.encoderQ.forward(config.devices());
+            long t1 = System.nanoTime();
+            model.encoderK.forward(config.devices());
+            long t2 = System.nanoTime();
+            model.encoderQ.backward(dOut);
+            long t3 = System.nanoTime();
+            qf[s] = (t1 - t0) / 1e6;
+            kf[s] = (t2 - t1) / 1e6;
+            bw[s] = (t3 - t2) / 1e6;
+        }
+        System.out.printf("query forward %.1f ms, key forward %.1f ms, query backward %.1f ms, rest %.1f ms%n",
+                median(qf), median(kf), median(bw), med - median(qf) - median(kf) - median(bw));
+        convolutions(d, ResNetLayout.of(config.model()), batch, config.image(), steps);
+    }
+
+    /** Each convolution of the layout alone on random activations: forward, input and weight gradient ms, and GFLOP/s. */
+    static void convolutions(Device d, ResNetLayout layout, int n, int[] image, int reps) {
+        Random rng = new Random(3);
+        double fwdTotal = 0, bwdTotal = 0;
+        int h = image[1], w = image[2];
+        ResNetLayout.Conv c1 = layout.conv1();
+        Device.ConvShape stem = new Device.ConvShape(c1.in(), c1.out(), c1.kernel(), c1.stride(), c1.padding(), n, h, w);
+        h = stem.outH();
+        w = stem.outW();
+        if (layout.maxPool()) {
+            h = (h + 2 - 3) / 2 + 1;
+            w = (w + 2 - 3) / 2 + 1;
+        }
+        java.util.List<Object[]> shapes = new java.util.ArrayList<>();
+        shapes.add(new Object[] {c1.name(), stem});
+        for (ResNetLayout.Block b : layout.blocks()) {
+            int bh = h, bw = w;
+            for (ResNetLayout.Conv c : b.convs()) {
+                Device.ConvShape s = new Device.ConvShape(c.in(), c.out(), c.kernel(), c.stride(), c.padding(), n, bh, bw);
+                shapes.add(new Object[] {c.name(), s});
+                bh = s.outH();
+                bw = s.outW();
+            }
+            if (b.hasDownsample()) {
+                ResNetLayout.Conv c = b.downsample();
+                shapes.add(new Object[] {c.name(), new Device.ConvShape(c.in(), c.out(), 1, c.stride(), 0, n, h, w)});
+            }
+            h = bh;
+            w = bw;
+        }
+        for (Object[] e : shapes) {
+            String name = (String) e[0];
+            Device.ConvShape s = (Device.ConvShape) e[1];
+            int wn = s.out() * s.in() * s.kernel() * s.kernel();
+            Buffer wb = d.buffer(wn), gb = d.buffer(wn);
+            Device.Conv2d conv = d.conv2d(s, new ParamRef(wb, gb, 0, wn));
+            Activation x = d.activation(n, s.in(), s.h(), s.w()), y = d.activation(n, s.out(), s.outH(), s.outW());
+            Activation dx = d.activation(n, s.in(), s.h(), s.w());
+            float[] xv = new float[n * s.in() * s.h() * s.w()];
+            for (int i = 0; i < xv.length; i++) xv[i] = rng.nextFloat();
+            d.writeImages(xv, 0, x);
+            boolean stemConv = name.equals("conv1");
+            double[] f = new double[reps], b = new double[reps], wg = new double[reps];
+            for (int r = 0; r < reps; r++) {
+                long t0 = System.nanoTime();
+                conv.forward(x, y);
+                long t1 = System.nanoTime();
+                if (!stemConv) conv.backwardInput(y, dx, false);
+                long t2 = System.nanoTime();
+                conv.backwardWeight(y, x);
+                long t3 = System.nanoTime();
+                f[r] = (t1 - t0) / 1e6;
+                b[r] = (t2 - t1) / 1e6;
+                wg[r] = (t3 - t2) / 1e6;
+            }
+            double flop = 2.0 * s.out() * s.in() * s.kernel() * s.kernel() * n * s.outH() * s.outW();
+            System.out.printf("  %-22s fwd %7.2f ms %6.1f GFLOP/s   dX %7.2f ms %6.1f GFLOP/s   dW %7.2f ms %6.1f GFLOP/s%n",
+                    name, median(f), flop / median(f) / 1e6, median(b), stemConv ? 0 : flop / median(b) / 1e6,
+                    median(wg), flop / median(wg) / 1e6);
+            fwdTotal += median(f);
+            bwdTotal += median(b) + median(wg);
+        }
+        System.out.printf("  convolutions: forward %.1f ms, backward %.1f ms%n", fwdTotal, bwdTotal);
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    static MocoConfig defaultConfig(int width, int batch) {
+        ResNetConfig net = ResNetConfig.preset("resnet18", width, 1, ResNetConfig.Stem.CIFAR, 128, true);
+        return new MocoConfig(net, 4096, 0.99, 0.2, 2, MocoConfig.MomentumSchedule.CONSTANT, 0, 0, false,
+                0.03, 0.9, 1e-4, batch, new int[] {1, 28, 28});
+    }
+
+    static StepInput randomInput(MocoConfig config, Random rng) {
+        int n = config.batch(), size = n * config.image()[0] * config.image()[1] * config.image()[2];
+        float[] q = new float[size], k = new float[size];
+        for (int i = 0; i < size; i++) {
+            q[i] = (float) rng.nextGaussian();
+            k[i] = (float) rng.nextGaussian();
+        }
+        int[] img = config.image();
+        return new StepInput(ImageBatch.of(q, n, img[0], img[1], img[2]), ImageBatch.of(k, n, img[0], img[1], img[2]),
+                Permutations.random(rng, n), null, config.m(), config.lr(), false);
+    }
+}
