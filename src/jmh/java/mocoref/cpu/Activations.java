@@ -1,16 +1,18 @@
 package mocoref.cpu;
 
 import java.util.Random;
+import mocoref.device.Activation;
+import mocoref.device.Device;
 
-/** Random activations in the {@link Plane} layout, zero in the padding as every layer expects. */
+/** Random activations [n, channels, h, w] on a device. */
 final class Activations {
     private Activations() {}
 
-    static float[] random(Plane p, int channels, Random rng) {
-        float[] a = new float[p.size(channels)];
-        for (int c = 0; c < channels; c++) {
-            for (int q = 0; q < p.span(); q++) a[c * p.rowLength() + p.lead() + q] = p.mask()[q] * (float) rng.nextGaussian();
-        }
+    static Activation random(Device d, int n, int channels, int h, int w, Random rng) {
+        float[] v = new float[n * channels * h * w];
+        for (int i = 0; i < v.length; i++) v[i] = (float) rng.nextGaussian();
+        Activation a = d.activation(n, channels, h, w);
+        d.writeImages(v, 0, a);
         return a;
     }
 }

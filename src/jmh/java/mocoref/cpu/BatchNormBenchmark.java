@@ -1,6 +1,10 @@
 package mocoref.cpu;
 
-import mocoref.parallel.WorkerPool;
+import mocoref.device.Activation;
+import mocoref.device.Buffer;
+import mocoref.device.Device;
+import mocoref.device.ParamRef;
+
 
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -37,42 +41,41 @@ public class BatchNormBenchmark {
     @Param({"256"})
     public int batch;
 
-    CpuBatchNorm2d bn;
-    float[] x, res, y, dz, dx;
+    Device.BatchNorm2d bn;
+    Activation x, res, y, dz, dx;
 
     @Setup
     public void setup() {
         String[] p = shape.split("@");
         int c = Integer.parseInt(p[0]), size = Integer.parseInt(p[1]);
-        Kernels kernels = Kernels.INSTANCE;
-        Params params = new Params();
-        Plane plane = Plane.of(batch, size, size, kernels.nr());
-        bn = new CpuBatchNorm2d("bn", params, c, plane, 2, kernels, WorkerPool.shared(threads));
-        params.allocate(true);
-        java.util.Arrays.fill(params.value, 1f);
+        CpuDevice d = new CpuDevice(threads);
+        Buffer params = d.buffer(2 * c), grads = d.buffer(2 * c), stats = d.buffer(2 * c);
+        d.fill(params, 0, 2 * c, 1f);
+        d.fill(stats, c, c, 1f);
+        bn = d.batchNorm2d(c, batch, size, size, 2, new ParamRef(params, grads, 0, c), new ParamRef(params, grads, c, c), stats, 0, c);
         Random rng = new Random(1);
-        x = Activations.random(plane, c, rng);
-        res = Activations.random(plane, c, rng);
-        y = new float[x.length];
-        dz = new float[x.length];
-        dx = new float[x.length];
-        bn.forward(x, res, true, y, 2);
+        x = Activations.random(d, batch, c, size, size, rng);
+        res = Activations.random(d, batch, c, size, size, rng);
+        y = d.activation(batch, c, size, size);
+        dz = d.activation(batch, c, size, size);
+        dx = d.activation(batch, c, size, size);
+        bn.forwardTrain(x, res, true, y, 2);
     }
 
     @Benchmark
-    public float[] forwardTrain() {
-        bn.forward(x, res, true, y, 2);
+    public Activation forwardTrain() {
+        bn.forwardTrain(x, res, true, y, 2);
         return y;
     }
 
     @Benchmark
-    public float[] backward() {
+    public Activation backward() {
         bn.backward(res, y, x, dz, dx);
         return dx;
     }
 
     @Benchmark
-    public float[] forwardEval() {
+    public Activation forwardEval() {
         bn.forwardEval(x, res, true, y);
         return y;
     }

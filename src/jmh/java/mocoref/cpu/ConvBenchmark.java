@@ -1,6 +1,10 @@
 package mocoref.cpu;
 
-import mocoref.parallel.WorkerPool;
+import mocoref.device.Activation;
+import mocoref.device.Buffer;
+import mocoref.device.Device;
+import mocoref.device.ParamRef;
+
 
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -39,42 +43,45 @@ public class ConvBenchmark {
     @Param({"256"})
     public int batch;
 
-    CpuConv2d conv;
-    float[] x, y, dx;
+    Device.Conv2d conv;
+    Activation x, y, dx;
 
     @Setup
     public void setup() {
         String[] p = shape.split("[-@]");
         int in = Integer.parseInt(p[0]), out = Integer.parseInt(p[1]), k = Integer.parseInt(p[2]), stride = Integer.parseInt(p[3]);
         int size = Integer.parseInt(p[4]);
-        Kernels kernels = Kernels.INSTANCE;
-        Params params = new Params();
-        Plane src = Plane.of(batch, size, size, kernels.nr());
-        conv = new CpuConv2d("conv", params, in, out, k, stride, k / 2, src, kernels, WorkerPool.shared(threads), new Workspace(), true);
-        params.allocate(true);
+        CpuDevice d = new CpuDevice(threads);
+        Device.ConvShape cs = new Device.ConvShape(in, out, k, stride, k / 2, batch, size, size);
+        int wn = in * out * k * k;
+        Buffer w = d.buffer(wn), g = d.buffer(wn);
         Random rng = new Random(1);
-        for (int i = 0; i < params.value.length; i++) params.value[i] = (float) rng.nextGaussian() * 0.1f;
-        x = Activations.random(src, in, rng);
-        y = new float[conv.dst.size(out)];
-        dx = new float[x.length];
+        float[] wv = new float[wn];
+        for (int i = 0; i < wn; i++) wv[i] = (float) rng.nextGaussian() * 0.1f;
+        d.write(wv, 0, w, 0, wn);
+        conv = d.conv2d(cs, new ParamRef(w, g, 0, wn));
+        x = Activations.random(d, batch, in, size, size, rng);
+        y = d.activation(batch, out, cs.outH(), cs.outW());
+        dx = d.activation(batch, in, size, size);
         conv.forward(x, y);
     }
 
     @Benchmark
-    public float[] forward() {
+    public Activation forward() {
         conv.forward(x, y);
         return y;
     }
 
     @Benchmark
-    public float[] backwardWeight() {
-        conv.backward(y, x, null, false);
+    public Activation backwardWeight() {
+        conv.backwardWeight(y, x);
         return y;
     }
 
     @Benchmark
-    public float[] backward() {
-        conv.backward(y, x, dx, false);
+    public Activation backward() {
+        conv.backwardWeight(y, x);
+        conv.backwardInput(y, dx, false);
         return dx;
     }
 }
