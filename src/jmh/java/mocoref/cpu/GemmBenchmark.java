@@ -18,7 +18,7 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The head's and the loss's products on the default shapes (batch 256, dim 128, K 4096, MLP head of
- * width 8*16 = 128), with the strides CpuMoCo and CpuLinear use: GFLOP/s = 2*m*n*k / time.
+ * width 8*16 = 128), with the strides the logits (CpuDevice) and CpuLinear use: GFLOP/s = 2*m*n*k / time.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)

@@ -21,7 +21,7 @@ import mocoref.device.ParamRef;
  * <li><b>im2col</b> (strided, or other kernels: the first conv of a stage, the downsample, the
  *     ImageNet stem): the taps are gathered branch-free through {@link #srcPos}, when every tap
  *     stays within the zero border, into a per-task panel just before the task's tiles read it;
- *     else (the 7x7 stem) into a [in*k*k][output span] buffer of the shared {@link Workspace}. The
+ *     else (the 7x7 stem) into a [in*k*k][output span] buffer shared by the device's convolutions ({@link CpuDevice#col}). The
  *     data gradient computes W^T dY one position tile at a time and adds it at once where the
  *     forward took each tap from (the 7x7 stem: through the whole-span buffer and a col2im). The
  *     weight gradient reads the input in place through {@link #srcPos}, without im2col.</li>

@@ -139,6 +139,11 @@ public final class CpuDevice implements Device {
     }
 
     @Override
+    public Buffer rows(int rows, int cols) {
+        return buffer((long) rows * cols);
+    }
+
+    @Override
     public Activation activation(int n, int channels, int h, int w) {
         return new CpuActivation(plane(n, h, w), channels);
     }
@@ -297,28 +302,28 @@ public final class CpuDevice implements Device {
 
     /** The arguments of the cross-entropy in flight, read by its per-row task. */
     private float[] ceLogits, ceGrad, ceOut;
-    private int ceRows, ceCols;
+    private int ceCols, ceMeanOver;
     private final WorkerPool.Task crossEntropyTask = this::crossEntropyRow;
 
     @Override
-    public void crossEntropy(Buffer logits, int rows, int cols, Buffer dLogits, Buffer lossAndHit) {
+    public void crossEntropy(Buffer logits, int rows, int cols, int meanOver, Buffer dLogits, Buffer lossAndHit) {
         ceLogits = data(logits);
         ceGrad = data(dLogits);
         ceOut = data(lossAndHit);
-        ceRows = rows;
         ceCols = cols;
+        ceMeanOver = meanOver;
         pool.forEach(rows, crossEntropyTask);
     }
 
     private void crossEntropyRow(int r, int worker) {
-        int off = r * ceCols, n = ceRows;
+        int off = r * ceCols, n = ceMeanOver;
         float[] logits = ceLogits, d = ceGrad;
         float max = kernels.max(logits, off, ceCols);
         double sum = kernels.expShifted(logits, off, ceCols, max, d, off);
-        ceOut[r] = (float) (max + Math.log(sum) - logits[off]);
+        ceOut[2 * r] = (float) (max + Math.log(sum) - logits[off]);
         boolean top = true;
         for (int j = 1; j < ceCols && top; j++) top = logits[off + j] < logits[off];
-        ceOut[n + r] = top ? 1f : 0f;
+        ceOut[2 * r + 1] = top ? 1f : 0f;
         float scale = (float) (1.0 / (sum * n));
         for (int j = 0; j < ceCols; j++) d[off + j] *= scale;
         d[off] -= 1f / n;

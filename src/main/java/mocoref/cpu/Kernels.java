@@ -55,7 +55,7 @@ interface Kernels {
      * y = mask * f(x*scale + shift [+ res]), f = ReLU or identity: BatchNorm's affine normalization,
      * with the residual add and the ReLU of a block fused in. {@code res} may be null. y may be x or
      * res (each element is read before it is written): a forward-only block writes its output over
-     * its input (see {@link Workspace#HANDOFF}).
+     * its input (see float32.ActivationPool.HANDOFF).
      */
     void scaleShift(float[] x, int xOff, float[] res, int resOff, float scale, float shift, boolean relu,
                     float[] mask, int maskOff, float[] y, int yOff, int len);

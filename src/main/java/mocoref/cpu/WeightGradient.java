@@ -24,7 +24,7 @@ import mocoref.parallel.WorkerPool;
  * each summed into its own partial gradient, and the partials are added in group order, so the
  * result depends on the thread count but not on which thread ran which range.
  *
- * <p>Measured (CpuStepTiming, 2 threads, width 16, weight gradient alone): see docs/performance.md.
+ * <p>Measured (float32.StepTiming, 2 threads, width 16, weight gradient alone): see docs/performance.md.
  */
 final class WeightGradient {
     /** Target size of one chunk's XT (floats): L2-resident with room for the packed dY. */

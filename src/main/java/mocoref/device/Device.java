@@ -31,8 +31,15 @@ public interface Device extends AutoCloseable {
 
     // ---- memory ----------------------------------------------------------------------------
 
-    /** A zeroed flat buffer of {@code floats} floats. */
+    /** A zeroed flat buffer of {@code floats} floats: state (parameters, the queue, optimizer buffers). */
     Buffer buffer(long floats);
+
+    /**
+     * A zeroed buffer [rows, cols] whose rows are the samples of a batch (features, embeddings,
+     * logits, per-row losses). Where {@link #buffer} holds state, this holds one row per image: a
+     * device spread over several (data parallel) splits it by rows where it replicates state.
+     */
+    Buffer rows(int rows, int cols);
 
     /** A zeroed activation [n, channels, h, w]. */
     Activation activation(int n, int channels, int h, int w);
@@ -181,12 +188,12 @@ public interface Device extends AutoCloseable {
     void contrastiveLogitsBackward(Buffer dLogits, Buffer k, Buffer queue, int n, int dim, int K, double T, Buffer dq);
 
     /**
-     * F.cross_entropy(logits, zeros) per row of [rows, cols]: loss[r] = logsumexp(logits[r]) -
-     * logits[r, 0] into {@code lossAndHit[r]}, 1 or 0 into {@code lossAndHit[rows + r]} as
-     * logits[r, 0] is strictly the largest of its row (the contrastive accuracy), and
-     * dLogits = (softmax(logits) - onehot(0)) / rows, the gradient of the mean loss.
+     * F.cross_entropy(logits, zeros) per row of [rows, cols]: into {@code lossAndHit} [rows, 2],
+     * loss[r] = logsumexp(logits[r]) - logits[r, 0] and 1 or 0 as logits[r, 0] is strictly the
+     * largest of its row (the contrastive accuracy); dLogits = (softmax(logits) - onehot(0)) / meanOver,
+     * the gradient of the loss averaged over {@code meanOver} rows (the whole batch's).
      */
-    void crossEntropy(Buffer logits, int rows, int cols, Buffer dLogits, Buffer lossAndHit);
+    void crossEntropy(Buffer logits, int rows, int cols, int meanOver, Buffer dLogits, Buffer lossAndHit);
 
     /** builder.py's momentum update: k[i] = k[i] m + q[i] (1 - m) for i < n. */
     void momentumUpdate(Buffer k, Buffer q, long n, double m);

@@ -139,11 +139,11 @@ public final class Float32MoCo implements MocoModel {
     /** One contrastive loss L(q, k): its forward, and what its backward into encoder_q needs. */
     private final class Pass {
         final int n = config.batch(), dim = config.model().dim(), cols = 1 + config.K();
-        final Buffer q = device.buffer((long) n * dim), qNorm = device.buffer(n);
-        final Buffer k = device.buffer((long) n * dim), kShuffled = device.buffer((long) n * dim);
-        final Buffer logits = device.buffer((long) n * cols), dLogits = device.buffer((long) n * cols);
-        final Buffer dq = device.buffer((long) n * dim), dh = device.buffer((long) n * dim);
-        final Buffer lossAndHit = device.buffer(2L * n);
+        final Buffer q = device.rows(n, dim), qNorm = device.rows(n, 1);
+        final Buffer k = device.rows(n, dim), kShuffled = device.rows(n, dim);
+        final Buffer logits = device.rows(n, cols), dLogits = device.rows(n, cols);
+        final Buffer dq = device.rows(n, dim), dh = device.rows(n, dim);
+        final Buffer lossAndHit = device.rows(n, 2);
 
         /** 1. q = normalize(encoder_q(im_q)), each device normalizing its own chunk in BN. */
         void query(ImageBatch imQ) {
@@ -158,7 +158,7 @@ public final class Float32MoCo implements MocoModel {
             device.l2Normalize(encoderK.forward(config.devices()), kShuffled, null, n, dim);
             device.unshuffleRows(kShuffled, idxShuffle, k, n, dim); // builder.py: _batch_unshuffle_ddp
             device.contrastiveLogits(q, k, queue, n, dim, config.K(), config.T(), logits);
-            device.crossEntropy(logits, n, cols, dLogits, lossAndHit); // labels: zeros, the positive is class 0
+            device.crossEntropy(logits, n, cols, n, dLogits, lossAndHit); // labels: zeros, the positive is class 0
         }
 
         /** Gradient of the loss into encoder_q's parameters: through the logits, the normalize, the encoder. */
@@ -174,8 +174,8 @@ public final class Float32MoCo implements MocoModel {
             device.read(lossAndHit, 0, r, 0, r.length);
             double loss = 0, hits = 0;
             for (int i = 0; i < n; i++) {
-                loss += r[i];
-                hits += r[n + i];
+                loss += r[2 * i];
+                hits += r[2 * i + 1];
             }
             return new double[] {loss / n, hits / n};
         }

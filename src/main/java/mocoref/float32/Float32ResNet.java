@@ -77,12 +77,12 @@ final class Float32ResNet {
         stemOut = trainable ? device.activation(n, w, sh, sw)
                 : pool.get(n, w, sh, sw, maxpool != null ? t + 1 : ActivationPool.HANDOFF);
         pooled = maxpool == null ? null : trainable ? device.activation(n, w, ph, pw) : pool.get(n, w, ph, pw, ActivationPool.HANDOFF);
-        features = device.buffer((long) n * c);
-        hidden = fc2 != null ? device.buffer((long) n * l1.out()) : null;
-        hiddenRelu = fc2 != null ? device.buffer((long) n * l1.out()) : null;
-        output = device.buffer((long) n * layout.config().dim());
-        dFeatures = trainable ? device.buffer((long) n * c) : null;
-        dHidden = trainable && fc2 != null ? device.buffer((long) n * l1.out()) : null;
+        features = device.rows(n, c);
+        hidden = fc2 != null ? device.rows(n, l1.out()) : null;
+        hiddenRelu = fc2 != null ? device.rows(n, l1.out()) : null;
+        output = device.rows(n, layout.config().dim());
+        dFeatures = trainable ? device.rows(n, c) : null;
+        dHidden = trainable && fc2 != null ? device.rows(n, l1.out()) : null;
         dLast = trainable ? pool.get(n, c, h, wd, ActivationPool.HANDOFF) : null;
         dStem = trainable ? pool.get(n, w, sh, sw, t) : null;
         dPooled = trainable && maxpool != null ? pool.get(n, w, sh, sw, t + 2) : null;

@@ -129,6 +129,13 @@ class DeviceTwinTest {
         return b;
     }
 
+    /** A batch-shaped buffer [rows, cols] holding {@code values}. */
+    static Buffer rows(Device d, double[] values, int rows, int cols) {
+        Buffer b = d.rows(rows, cols);
+        d.write(floats(values), 0, b, 0, values.length);
+        return b;
+    }
+
     static float[] read(Device d, Buffer b, long offset, int n) {
         float[] out = new float[n];
         d.read(b, offset, out, 0, n);
@@ -266,12 +273,12 @@ class DeviceTwinTest {
             Activation xa = activation(d, x);
             GlobalAvgPool ref = new GlobalAvgPool();
             Device.GlobalAvgPool avg = d.globalAvgPool(ch, n, h, w);
-            Buffer y = d.buffer((long) n * ch);
+            Buffer y = d.rows(n, ch);
             avg.forward(xa, y);
             t.check("global avg pool forward", tag, ref.forward(x).data, read(d, y, 0, n * ch));
             Tensor dy = rounded(t.random(n, ch));
             Activation dxa = d.activation(n, ch, h, w);
-            avg.backward(buffer(d, dy.data), dxa);
+            avg.backward(rows(d, dy.data, n, ch), dxa);
             t.check("global avg pool backward", tag, ref.backward(dy).data, d.readActivation(dxa));
             if (h < 3) continue;
             MaxPool2d refMax = new MaxPool2d(3, 2, 1);
@@ -314,34 +321,34 @@ class DeviceTwinTest {
             ParamRef wRef = params.add(d, ref.weight), bRef = params.add(d, ref.bias);
             Device.Linear lin = d.linear(in, out, n, wRef, bRef);
             Tensor x = rounded(t.random(n, in));
-            Buffer xb = buffer(d, x.data), yb = d.buffer((long) n * out), dxb = d.buffer((long) n * in);
+            Buffer xb = rows(d, x.data, n, in), yb = d.rows(n, out), dxb = d.rows(n, in);
             lin.forward(xb, yb, n);
             t.check("linear forward", tag, ref.forward(x).data, read(d, yb, 0, n * out));
             Tensor dy = rounded(t.random(n, out));
-            lin.backward(buffer(d, dy.data), xb, dxb, n);
+            lin.backward(rows(d, dy.data, n, out), xb, dxb, n);
             t.check("linear backward input", tag, ref.backward(dy).data, read(d, dxb, 0, n * in));
             t.check("linear backward weight", tag, ref.weight.grad.data, read(d, params.grad, wRef.offset(), out * in));
             t.check("linear backward bias", tag, ref.bias.grad.data, read(d, params.grad, bRef.offset(), out));
 
             Relu relu = new Relu();
             Tensor hx = rounded(t.random(n, out));
-            Buffer hb = buffer(d, hx.data), rb = d.buffer((long) n * out);
+            Buffer hb = rows(d, hx.data, n, out), rb = d.rows(n, out);
             d.relu(hb, rb, n * out);
             t.check("relu forward", tag, relu.forward(hx).data, read(d, rb, 0, n * out));
             Tensor rdy = rounded(t.random(n, out));
-            Buffer rdx = buffer(d, rdy.data);
+            Buffer rdx = rows(d, rdy.data, n, out);
             d.reluBackward(rdx, rb, rdx, n * out); // in place, as the MLP head runs it
             t.check("relu backward", tag, relu.backward(rdy).data, read(d, rdx, 0, n * out));
 
             L2Normalize norm = new L2Normalize();
             Tensor hq = rounded(t.random(n, out));
             if (n > 1) Arrays.fill(hq.data, 0, out, 0.0); // a zero row: the norm is clamped to eps
-            Buffer qb = d.buffer((long) n * out), nb = d.buffer(n);
-            d.l2Normalize(buffer(d, hq.data), qb, nb, n, out);
+            Buffer qb = d.rows(n, out), nb = d.rows(n, 1);
+            d.l2Normalize(rows(d, hq.data, n, out), qb, nb, n, out);
             t.check("normalize forward", tag, norm.forward(hq).data, read(d, qb, 0, n * out));
             Tensor dq = rounded(t.random(n, out));
-            Buffer dhb = d.buffer((long) n * out);
-            d.l2NormalizeBackward(buffer(d, dq.data), qb, nb, dhb, n, out);
+            Buffer dhb = d.rows(n, out);
+            d.l2NormalizeBackward(rows(d, dq.data, n, out), qb, nb, dhb, n, out);
             t.check("normalize backward", tag, norm.backward(dq).data, read(d, dhb, 0, n * out));
         }
     }
@@ -357,8 +364,8 @@ class DeviceTwinTest {
             Tensor q = unitRows(t, n, dim), k = unitRows(t, n, dim), queue = unitRows(t, kq, dim);
             Tensor queueT = new Tensor(dim, kq); // columns are keys
             for (int j = 0; j < kq; j++) for (int c = 0; c < dim; c++) queueT.data[c * kq + j] = queue.data[j * dim + c];
-            Buffer qb = buffer(d, q.data), kb = buffer(d, k.data), queueb = buffer(d, queueT.data);
-            Buffer logits = d.buffer((long) n * (1 + kq));
+            Buffer qb = rows(d, q.data, n, dim), kb = rows(d, k.data, n, dim), queueb = buffer(d, queueT.data);
+            Buffer logits = d.rows(n, 1 + kq);
             Tensor refLogits = ReferenceMoCo.contrastiveLogits(q, k, queueT, temperature);
             d.contrastiveLogits(qb, kb, queueb, n, dim, kq, temperature, logits);
             t.check("contrastive logits", tag, refLogits.data, read(d, logits, 0, n * (1 + kq)));
@@ -371,23 +378,27 @@ class DeviceTwinTest {
             }
             d.write(floats(roundedLogits.data), 0, logits, 0, n * (1 + kq));
             CrossEntropy ce = new CrossEntropy();
-            double[] rowLoss = new double[2 * n];
+            double[] rowLoss = new double[2 * n]; // [n, 2]: loss, hit
             for (int r = 0; r < n; r++) {
                 Tensor row = new Tensor(Arrays.copyOfRange(roundedLogits.data, r * (1 + kq), (r + 1) * (1 + kq)), 1, 1 + kq);
-                rowLoss[r] = new CrossEntropy().forward(row, new int[1]);
+                rowLoss[2 * r] = new CrossEntropy().forward(row, new int[1]);
                 boolean top = true;
                 for (int j = 1; j <= kq; j++) top &= row.data[j] < row.data[0];
-                rowLoss[n + r] = top ? 1 : 0;
+                rowLoss[2 * r + 1] = top ? 1 : 0;
             }
             ce.forward(roundedLogits, new int[n]);
-            Buffer dLogits = d.buffer((long) n * (1 + kq)), lossAndHit = d.buffer(2L * n);
-            d.crossEntropy(logits, n, 1 + kq, dLogits, lossAndHit);
+            Buffer dLogits = d.rows(n, 1 + kq), lossAndHit = d.rows(n, 2);
+            d.crossEntropy(logits, n, 1 + kq, n, dLogits, lossAndHit);
             t.check("cross-entropy loss and hits", tag, rowLoss, read(d, lossAndHit, 0, 2 * n));
             Tensor dl = ce.backward(1.0);
             t.check("cross-entropy backward", tag, dl.data, read(d, dLogits, 0, n * (1 + kq)));
+            d.crossEntropy(logits, n, 1 + kq, 3 * n, dLogits, lossAndHit); // a third of a larger batch's mean
+            double[] third = dl.data.clone();
+            for (int i = 0; i < third.length; i++) third[i] /= 3;
+            t.check("cross-entropy backward", tag + " mean over 3n", third, read(d, dLogits, 0, n * (1 + kq)));
             Tensor dlRounded = rounded(dl);
             d.write(floats(dlRounded.data), 0, dLogits, 0, n * (1 + kq));
-            Buffer dq = d.buffer((long) n * dim);
+            Buffer dq = d.rows(n, dim);
             d.contrastiveLogitsBackward(dLogits, kb, queueb, n, dim, kq, temperature, dq);
             t.check("contrastive logits backward", tag,
                     ReferenceMoCo.contrastiveLogitsBackward(dlRounded, k, queueT, temperature).data, read(d, dq, 0, n * dim));
@@ -398,7 +409,7 @@ class DeviceTwinTest {
             Activation shuffled = d.activation(n, 3, 5, 4);
             d.shuffleRows(activation(d, images), order, shuffled);
             t.check("batch shuffle", tag, ReferenceMoCo.batchShuffle(images, order).data, d.readActivation(shuffled));
-            Buffer unshuffled = d.buffer((long) n * dim);
+            Buffer unshuffled = d.rows(n, dim);
             d.unshuffleRows(qb, order, unshuffled, n, dim);
             t.check("batch unshuffle", tag, ReferenceMoCo.batchUnshuffle(q, order).data, read(d, unshuffled, 0, n * dim));
 
