@@ -130,10 +130,10 @@ public final class TrainCommand implements Callable<Integer> {
                 train.channels(), train.height(), train.width(), train.numClasses(), (System.nanoTime() - t0) / 1e9);
         if (resume == null) {
             String preset = aug != null ? aug : augPlus ? "v2" : (channels == 1 ? "fashion" : "v1");
-            config = new TrainConfig(modelOptions.model(), size, mocoOptions.k, mocoOptions.m, mocoOptions.t, mocoOptions.devices,
+            config = new TrainConfig(modelOptions.model(), size, mocoOptions.k(), mocoOptions.m, mocoOptions.t, mocoOptions.devices,
                     mocoOptions.symmetric, mCos, mocoOptions.lr, mocoOptions.momentum, mocoOptions.wd, cos, schedule, epochs,
                     mocoOptions.batch, preset, seed, dataDir.toAbsolutePath().toString(), subset, knnK, knnT,
-                    train.channelMean(), safeStd(train.channelStd()));
+                    train.channelMean(), safeStd(train.channelStd()), mocoOptions.mechanism(), !mocoOptions.noShuffleBn);
             config.moco(); // refuses inconsistent K, batch and devices before any work
             if (out == null) out = Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         }

@@ -84,7 +84,7 @@ public final class Trainer {
         var augmentation = AugmentPresets.byName(config.aug(), config.imageSize(), normalize);
         int startEpoch = resume == null ? 0 : resume.epoch();
         long step = resume == null ? 0 : resume.step();
-        Map<String, StoredTensor> init = resume == null ? FreshState.of(moco, config.seed()) : resume.state();
+        Map<String, StoredTensor> init = resume == null ? FreshState.of(moco, config.seed(), train.n()) : resume.state();
         MocoModel model = backend.create(moco, init, resume == null ? "initial state" : "checkpoint");
         try {
             Files.createDirectories(out);
@@ -115,7 +115,13 @@ public final class Trainer {
                         SplittableRandom rng = new SplittableRandom(SampleSeeds.sample(config.seed() ^ 0x6b65797368756666L, 0, step));
                         int[] idx = Permutations.random(rng, config.batch());
                         int[] idx2 = config.symmetric() ? Permutations.random(rng, config.batch()) : null;
-                        StepResult r = model.step(new StepInput(images(batch.imQ(), batch), images(batch.imK(), batch), idx, idx2, m, lr, false));
+                        int[] negatives = null; // the memory bank's: K rows of the bank, uniform with replacement
+                        if (moco.mechanism() == MocoConfig.Mechanism.MEMORY_BANK) {
+                            negatives = new int[moco.K()];
+                            for (int j = 0; j < negatives.length; j++) negatives[j] = rng.nextInt(train.n());
+                        }
+                        StepResult r = model.step(new StepInput(images(batch.imQ(), batch), images(batch.imK(), batch), idx, idx2, m, lr,
+                                false, batch.indices(), negatives));
                         if (!Double.isFinite(r.loss())) {
                             throw new MocoRefException("the loss became " + r.loss() + " at epoch " + (epoch + 1) + ", step " + step
                                     + " (lr " + lr + "): training diverged; try a smaller --lr");
