@@ -161,7 +161,7 @@ public final class TrainCommand implements Callable<Integer> {
         return spec.commandLine().getParseResult().hasMatchedOption(option);
     }
 
-    private static double[] safeStd(double[] std) {
+    static double[] safeStd(double[] std) {
         double[] s = std.clone();
         for (int i = 0; i < s.length; i++) if (!(s[i] > 0)) s[i] = 1; // a constant channel: leave it unscaled
         return s;

@@ -55,6 +55,9 @@ public final class Trainer {
     private final PrintStream log;
     private final boolean progressBar;
     private java.util.List<String> classNames = java.util.List.of();
+    /** The kNN monitor's bank and queries between epochs: balanced subsets of these sizes (0: all); the last epoch uses all. */
+    private int monitorTrain, monitorTest;
+    private java.util.function.LongConsumer stepListener = step -> { };
 
     public Trainer(TrainConfig config, Backend backend, int threads, Path out, PrintStream log, boolean progressBar) {
         this.config = config;
@@ -63,6 +66,23 @@ public final class Trainer {
         this.out = out;
         this.log = log;
         this.progressBar = progressBar;
+    }
+
+    /**
+     * Runs the kNN monitor of every epoch but the last on balanced subsets of {@code trainImages}
+     * (the bank) and {@code testImages} (the queries), 0 meaning all: a cheaper monitor for the
+     * short runs of a study; the last epoch's kNN and the linear probe always use both whole splits.
+     */
+    public Trainer monitorSubsets(int trainImages, int testImages) {
+        this.monitorTrain = trainImages;
+        this.monitorTest = testImages;
+        return this;
+    }
+
+    /** Called with the global step count after every training step (a study's progress). */
+    public Trainer onStep(java.util.function.LongConsumer listener) {
+        this.stepListener = listener;
+        return this;
     }
 
     /** What one epoch measured, as written to metrics.jsonl. */
@@ -123,12 +143,13 @@ public final class Trainer {
                         StepResult r = model.step(new StepInput(images(batch.imQ(), batch), images(batch.imK(), batch), idx, idx2, m, lr,
                                 false, batch.indices(), negatives));
                         if (!Double.isFinite(r.loss())) {
-                            throw new MocoRefException("the loss became " + r.loss() + " at epoch " + (epoch + 1) + ", step " + step
+                            throw new Diverged("the loss became " + r.loss() + " at epoch " + (epoch + 1) + ", step " + step
                                     + " (lr " + lr + "): training diverged; try a smaller --lr");
                         }
                         lossSum += r.loss();
                         accSum += r.accuracy();
                         step++;
+                        stepListener.accept(step);
                         if (bar != null) {
                             double secs = (System.nanoTime() - epochStart) / 1e9;
                             bar.step();
@@ -139,9 +160,11 @@ public final class Trainer {
                 }
                 double epochS = (System.nanoTime() - epochStart) / 1e9;
                 double trainS = epochS;
-                FeatureExtractor.Features[] f = features(model, train, test, normalize);
-                KnnResult knn = Probes.knn(f[0], f[1], train.numClasses(), config.knnK(), config.knnT(), threads);
                 int done = epoch + 1;
+                boolean lastEpoch = done == config.epochs();
+                FeatureExtractor.Features[] f = lastEpoch ? features(model, train, test, normalize)
+                        : features(model, subset(train, monitorTrain), subset(test, monitorTest), normalize);
+                KnnResult knn = Probes.knn(f[0], f[1], train.numClasses(), config.knnK(), config.knnT(), threads);
                 Checkpoint cp = new Checkpoint(config, done, step, threads, model.state());
                 cp.write(out.resolve(String.format("checkpoint_epoch%03d.safetensors", done)), backend.name());
                 cp.write(out.resolve("checkpoint_last.safetensors"), backend.name());
@@ -168,8 +191,11 @@ public final class Trainer {
                 .setMaxRenderedLength(120).build();
     }
 
-    /** The CIFAR demo's monitor: kNN (k, t) on encoder_q's global-pooled features, the train set as bank. */
-    /** encoder_q's eval-mode features of both splits: the kNN monitor's bank and queries. */
+    private Dataset subset(Dataset d, int n) {
+        return n <= 0 || n >= d.n() ? d : d.balancedSubset(n, config.seed());
+    }
+
+    /** encoder_q's eval-mode features of both splits: the kNN monitor's bank and queries (the CIFAR demo's monitor). */
     private FeatureExtractor.Features[] features(MocoModel model, Dataset train, Dataset test, Normalize normalize) {
         Encoder encoder = model.encoderQ();
         return new FeatureExtractor.Features[] {
