@@ -144,10 +144,13 @@ public final class TrainCommand implements Callable<Integer> {
         if (checkpoint != null) truncateMetrics(out.resolve(Plots.METRICS), checkpoint.epoch());
         if (checkpoint == null && baselines) {
             long tb = System.nanoTime();
-            Probes.Result raw = Probes.rawPixels(train, test, new Normalize(config.normalizeMean(), config.normalizeStd()),
-                    config.knnK(), config.knnT(), config.seed(), usedThreads);
-            log.printf("raw pixels, for scale: kNN top-1 %.2f%%, linear probe top-1 %.2f%% (%.0fs)%n", 100 * raw.knnTop1(),
-                    100 * raw.linearTop1(), (System.nanoTime() - tb) / 1e9);
+            Probes.Result raw;
+            try (mocoref.train.Progress p = mocoref.train.Progress.start("raw-pixel baselines", Probes.rawPixelSteps(), log)) {
+                raw = Probes.rawPixels(train, test, new Normalize(config.normalizeMean(), config.normalizeStd()),
+                        config.knnK(), config.knnT(), config.seed(), usedThreads, p);
+            }
+            log.printf("raw pixels, for scale: kNN top-1 %.2f%%, linear probe top-1 %.2f%% (lr %s, wd %s chosen on held-out data) (%.0fs)%n",
+                    100 * raw.knnTop1(), 100 * raw.linearTop1(), raw.linearLr(), raw.linearWd(), (System.nanoTime() - tb) / 1e9);
         }
         Trainer.EpochStats last = new Trainer(config, b, usedThreads, out, log, System.console() != null).run(train, test, checkpoint);
         if (last != null) {

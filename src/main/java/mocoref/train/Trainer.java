@@ -198,17 +198,32 @@ public final class Trainer {
     /** encoder_q's eval-mode features of both splits: the kNN monitor's bank and queries (the CIFAR demo's monitor). */
     private FeatureExtractor.Features[] features(MocoModel model, Dataset train, Dataset test, Normalize normalize) {
         Encoder encoder = model.encoderQ();
-        return new FeatureExtractor.Features[] {
-            FeatureExtractor.extract(encoder, train, normalize, FeatureExtractor.DEFAULT_BATCH),
-            FeatureExtractor.extract(encoder, test, normalize, FeatureExtractor.DEFAULT_BATCH)};
+        try (Progress p = Progress.start("features for kNN", train.n() + test.n(), log)) {
+            int[] seen = {0};
+            FeatureExtractor.Features tr = FeatureExtractor.extract(encoder, train, normalize, FeatureExtractor.DEFAULT_BATCH, done -> {
+                p.step(done - seen[0]);
+                seen[0] = done;
+            });
+            seen[0] = 0;
+            FeatureExtractor.Features te = FeatureExtractor.extract(encoder, test, normalize, FeatureExtractor.DEFAULT_BATCH, done -> {
+                p.step(done - seen[0]);
+                seen[0] = done;
+            });
+            return new FeatureExtractor.Features[] {tr, te};
+        }
     }
 
     /** After the last epoch: the linear probe, the test features for the PCA plot, and final.json. */
     private void finish(FeatureExtractor.Features[] f, int classes, KnnResult knn) {
         long t0 = System.nanoTime();
-        double linear = Probes.linear(f[0], f[1], classes, config.seed(), threads).top1();
-        log.printf("linear probe (cached features, %d epochs, main_lincls.py's SGD): top-1 %.2f%% (%.0fs)%n",
-                Probes.LINEAR_EPOCHS, 100 * linear, (System.nanoTime() - t0) / 1e9);
+        mocoref.eval.LinearEval.Selection probe;
+        try (Progress p = Progress.start("linear probe", Probes.linearSteps(), log)) {
+            probe = Probes.linear(f[0], f[1], classes, config.seed(), threads, p);
+        }
+        double linear = probe.result().last().top1();
+        log.printf("linear probe (cached features, %d epochs, main_lincls.py's SGD; lr %s and wd %s chosen on a held-out tenth of "
+                + "the train set): top-1 %.2f%% (%.0fs)%n", Probes.LINEAR_EPOCHS, probe.lr(), probe.weightDecay(), 100 * linear,
+                (System.nanoTime() - t0) / 1e9);
         long[] labels = new long[f[1].n()];
         for (int i = 0; i < labels.length; i++) labels[i] = f[1].labels()[i];
         Map<String, StoredTensor> t = new java.util.LinkedHashMap<>();
@@ -219,6 +234,8 @@ public final class Trainer {
         o.put("knn_top1", knn.top1());
         o.put("knn_top5", knn.top5());
         o.put("linear_top1", linear);
+        o.put("linear_lr", probe.lr());
+        o.put("linear_wd", probe.weightDecay());
         try {
             Files.writeString(out.resolve("final.json"), o.toPrettyString() + "\n");
         } catch (IOException e) {
