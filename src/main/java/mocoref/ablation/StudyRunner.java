@@ -15,7 +15,7 @@ import mocoref.MocoRefException;
 import mocoref.backend.Backend;
 import mocoref.data.Dataset;
 import mocoref.train.Checkpoint;
-import mocoref.train.Diverged;
+import mocoref.backend.Diverged;
 import mocoref.train.Plots;
 import mocoref.train.Progress;
 import mocoref.train.TrainConfig;

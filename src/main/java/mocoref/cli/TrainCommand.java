@@ -88,6 +88,9 @@ public final class TrainCommand implements Callable<Integer> {
             description = "first print kNN and linear-probe accuracy on the raw pixels, for scale (default: ${DEFAULT-VALUE})")
     boolean baselines;
 
+    @Option(names = "--detect-anomaly", description = "check every layer's outputs and gradients for NaN and infinity, and stop at the first, naming it (slow: for debugging)")
+    boolean detectAnomaly;
+
     @Option(names = "--resume", description = "checkpoint file, or run directory (its checkpoint_last.safetensors), to continue")
     Path resume;
 
@@ -138,6 +141,7 @@ public final class TrainCommand implements Callable<Integer> {
             if (out == null) out = Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         }
         Backend b = Backends.byName(backend, threads);
+        if (detectAnomaly) b = b.detectingAnomalies();
         int usedThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         log.println("model: " + config);
         log.println("backend: " + b.name() + ", " + usedThreads + " threads; run directory: " + out);

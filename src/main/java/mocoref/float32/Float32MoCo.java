@@ -53,6 +53,8 @@ public final class Float32MoCo implements MocoModel {
     private final Activation keyImages;
     private final Pass pass12, pass21;
     private Float32Encoder evalEncoder;
+    /** --detect-anomaly's checks, or null. */
+    private Anomalies anomalies;
 
     /** A model in the state {@code init} describes (the golden-case spec's names), on {@code device}. */
     public Float32MoCo(MocoConfig config, Map<String, StoredTensor> init, String where, Device device) {
@@ -135,8 +137,16 @@ public final class Float32MoCo implements MocoModel {
         return t;
     }
 
+    /** Checks every layer's output and gradient, and the parameters after SGD, from now on (--detect-anomaly). */
+    public void detectAnomalies() {
+        anomalies = new Anomalies(device);
+        encoderQ.detectAnomalies(anomalies);
+        if (encoderK != null) encoderK.detectAnomalies(anomalies);
+    }
+
     @Override
     public StepResult step(StepInput in) {
+        if (anomalies != null) anomalies.step++;
         checkImages(in.imQ(), "im_q");
         checkImages(in.imK(), "im_k");
         boolean keys = config.mechanism() != Mechanism.MEMORY_BANK; // the memory bank encodes no keys
@@ -170,6 +180,9 @@ public final class Float32MoCo implements MocoModel {
         }
         // 7. SGD on encoder_q (8. running statistics were updated by each forward, from device 0)
         sgdStep(in.lr());
+        if (anomalies != null) {
+            for (EncoderWeights.Entry e : entries) anomalies.buffer(e.name() + " after SGD", encoderQ.weights.value, e.offset(), e.size());
+        }
         double[] r12 = pass12.lossAndAccuracy(), r21 = pass21 == null ? null : pass21.lossAndAccuracy();
         double loss = r12[0] + (r21 == null ? 0 : r21[0]);
         double accuracy = r21 == null ? r12[1] : (r12[1] + r21[1]) / 2;

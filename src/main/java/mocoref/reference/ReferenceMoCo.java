@@ -46,6 +46,8 @@ public final class ReferenceMoCo implements MocoModel {
     /** The memory bank, [images, dim]: row i is training image i's stored representation. Memory bank only. */
     final Tensor bank;
     private final Sgd optimizer;
+    /** --detect-anomaly: steps taken, or -1 when not checking. */
+    private long anomalyStep = -1;
 
     public ReferenceMoCo(MocoConfig config, Map<String, StoredTensor> init, String where) {
         this.config = config.validate();
@@ -99,8 +101,25 @@ public final class ReferenceMoCo implements MocoModel {
         return t;
     }
 
+    /** Checks every stage's output and gradient, every parameter's gradient and value, from now on (--detect-anomaly). */
+    public void detectAnomalies() {
+        anomalyStep = 0;
+        encoderQ.inspect(this::check);
+        if (encoderK != null) encoderK.inspect((what, t) -> check("encoder_k's " + what, t));
+    }
+
+    private void check(String what, Tensor t) {
+        for (int i = 0; i < t.numel(); i++) {
+            if (!Double.isFinite(t.data[i])) {
+                throw new mocoref.backend.Diverged("step " + anomalyStep + " of this run: " + what + " holds " + t.data[i] + " (element "
+                        + i + " of " + t.numel() + "), the first non-finite value of the step (--detect-anomaly)");
+            }
+        }
+    }
+
     @Override
     public StepResult step(StepInput in) {
+        if (anomalyStep >= 0) anomalyStep++;
         encoderQ.zeroGrad();
         Tensor imQ = images(in.imQ(), "im_q"), imK = images(in.imK(), "im_k");
         boolean keys = config.mechanism() != Mechanism.MEMORY_BANK; // the memory bank encodes no keys
@@ -137,8 +156,10 @@ public final class ReferenceMoCo implements MocoModel {
             case MEMORY_BANK -> p12 = memoryBank(imQ, in.index(), in.negatives());
             default -> throw new IllegalStateException();
         }
+        if (anomalyStep >= 0) encoderQ.parameters().forEach((name, p) -> check("the gradient of " + name, p.grad));
         // 7. SGD on encoder_q. (8. running statistics were updated by each forward, from device 0.)
         optimizer.step(in.lr());
+        if (anomalyStep >= 0) encoderQ.parameters().forEach((name, p) -> check(name + " after SGD", p.value));
         double loss = p12.loss + (p21 == null ? 0 : p21.loss);
         double accuracy = p21 == null ? p12.accuracy() : (p12.accuracy() + p21.accuracy()) / 2;
         return new StepResult(loss, accuracy, in.returnLogits() ? StoredTensor.of(p12.logits) : null,

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import mocoref.MocoRefException;
 import mocoref.backend.Backend;
+import mocoref.backend.Diverged;
 import mocoref.backend.Encoder;
 import mocoref.backend.MocoModel;
 import mocoref.backend.StepInput;
@@ -140,11 +141,19 @@ public final class Trainer {
                             negatives = new int[moco.K()];
                             for (int j = 0; j < negatives.length; j++) negatives[j] = rng.nextInt(train.n());
                         }
-                        StepResult r = model.step(new StepInput(images(batch.imQ(), batch), images(batch.imK(), batch), idx, idx2, m, lr,
-                                false, batch.indices(), negatives));
+                        StepResult r;
+                        try {
+                            r = model.step(new StepInput(images(batch.imQ(), batch), images(batch.imK(), batch), idx, idx2, m, lr,
+                                    false, batch.indices(), negatives));
+                        } catch (Diverged e) { // --detect-anomaly found the layer
+                            throw new Diverged("epoch " + (epoch + 1) + ", step " + step + ": " + e.getMessage());
+                        }
                         if (!Double.isFinite(r.loss())) {
-                            throw new Diverged("the loss became " + r.loss() + " at epoch " + (epoch + 1) + ", step " + step
-                                    + " (lr " + lr + "): training diverged; try a smaller --lr");
+                            throw new Diverged("the loss became " + r.loss() + " at epoch " + (epoch + 1) + ", step " + step + " (lr " + lr
+                                    + "): training diverged (" + java.util.Objects.requireNonNullElse(firstNonFinite(model.state()),
+                                    "every parameter and buffer is still finite: the loss itself overflowed")
+                                    + "); the last good checkpoint is kept; "
+                                    + "--detect-anomaly names the first layer that goes non-finite");
                         }
                         lossSum += r.loss();
                         accSum += r.accuracy();
@@ -165,7 +174,12 @@ public final class Trainer {
                 FeatureExtractor.Features[] f = lastEpoch ? features(model, train, test, normalize)
                         : features(model, subset(train, monitorTrain), subset(test, monitorTest), normalize);
                 KnnResult knn = Probes.knn(f[0], f[1], train.numClasses(), config.knnK(), config.knnT(), threads);
-                Checkpoint cp = new Checkpoint(config, done, step, threads, model.state());
+                Map<String, StoredTensor> state = model.state();
+                String bad = firstNonFinite(state);
+                if (bad != null) { // never overwrite a good checkpoint with a broken state
+                    throw new Diverged("after epoch " + done + ", step " + step + ": " + bad + "; the last good checkpoint is kept");
+                }
+                Checkpoint cp = new Checkpoint(config, done, step, threads, state);
                 cp.write(out.resolve(String.format("checkpoint_epoch%03d.safetensors", done)), backend.name());
                 cp.write(out.resolve("checkpoint_last.safetensors"), backend.name());
                 last = new EpochStats(done, step, lossSum / stepsPerEpoch, accSum / stepsPerEpoch, knn.top1(), knn.top5(),
@@ -183,6 +197,18 @@ public final class Trainer {
             Plots.drawAll(out);
         }
         return last;
+    }
+
+    /** The first tensor of a state holding a NaN or an infinity, said in words; null when every one is finite. */
+    static String firstNonFinite(Map<String, StoredTensor> state) {
+        for (Map.Entry<String, StoredTensor> e : state.entrySet()) {
+            if (e.getValue().dtype() == mocoref.io.DType.I64) continue;
+            double[] v = e.getValue().toDoubles();
+            for (int i = 0; i < v.length; i++) {
+                if (!Double.isFinite(v[i])) return e.getKey() + " holds " + v[i] + " (element " + i + ")";
+            }
+        }
+        return null;
     }
 
     private ProgressBar bar(int epoch, int steps) {

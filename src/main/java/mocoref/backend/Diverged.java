@@ -1,4 +1,4 @@
-package mocoref.train;
+package mocoref.backend;
 
 import mocoref.MocoRefException;
 
