@@ -3,9 +3,10 @@ package mocoref.cli;
 import mocoref.model.MocoConfig;
 import mocoref.model.ResNetConfig;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParseResult;
 
 /** MoCo's and the optimizer's settings, shared by {@code train} and {@code bench}; defaults are the CIFAR demo's recipe. */
-final class MocoOptions {
+final class MocoOptions implements CheckedOptions {
     @Option(names = {"-b", "--batch-size"}, defaultValue = "256", description = "mini-batch size N (default: ${DEFAULT-VALUE})")
     int batch;
 
@@ -32,6 +33,39 @@ final class MocoOptions {
 
     @Option(names = "--wd", defaultValue = "5e-4", description = "weight decay (default: ${DEFAULT-VALUE})")
     double wd;
+
+    @Override
+    public void checkOptions(ParseResult parsed) {
+        checkValues(batch, k, devices, m, t, lr, momentum, wd);
+        // A resumed run takes these from its checkpoint: the defaults beside a given --batch-size mean nothing there.
+        if (!parsed.hasMatchedOption("--resume")) checkCombination(batch, k, devices, symmetric);
+    }
+
+    /** Each value in its range; also {@code golden make}'s rules for its options of the same names. */
+    static void checkValues(int batch, int k, int devices, double m, double t, double lr, double momentum, double wd) {
+        OptionRules.atLeast("--batch-size", batch, 1);
+        OptionRules.atLeast("--moco-k", k, 1);
+        OptionRules.atLeast("--devices", devices, 1);
+        OptionRules.inRange("--moco-m", m, 0, 1, true);
+        OptionRules.positive("--moco-t", t);
+        OptionRules.positive("--lr", lr);
+        OptionRules.inRange("--momentum", momentum, 0, 1, false);
+        OptionRules.nonNegative("--wd", wd);
+    }
+
+    /** What the official code asserts: whole device chunks, and a queue of whole batches of keys. */
+    static void checkCombination(int batch, int k, int devices, boolean symmetric) {
+        if (batch % devices != 0) {
+            throw new OptionException("--batch-size " + batch + " must be a multiple of --devices " + devices
+                    + " (each logical device takes the same number of images)");
+        }
+        int keys = symmetric ? 2 * batch : batch;
+        if (k % keys != 0) {
+            throw new OptionException("--moco-k " + k + " must be a multiple of the " + keys + " keys enqueued per step ("
+                    + (symmetric ? "2 x --batch-size " + batch + " with --symmetric" : "--batch-size " + batch)
+                    + "), as the official dequeue_and_enqueue asserts");
+        }
+    }
 
     MocoConfig config(ResNetConfig model, int[] image) {
         return new MocoConfig(model, k, m, t, devices, MocoConfig.MomentumSchedule.CONSTANT, 0, 0, symmetric,

@@ -56,13 +56,4 @@ class TrainCommandTest {
         String msg = err.toString().strip();
         assertTrue(msg.startsWith("moco-ref: ") && msg.contains("nowhere") && !msg.contains("\n"), msg);
     }
-
-    @Test
-    void inconsistentQueueAndBatchAreRefusedBeforeTraining() throws Exception {
-        SyntheticData.writeIdx(tmp.resolve("data"), 64, 24, 28, 28, false, 5);
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        assertEquals(1, run(err, "train", "--data", tmp.resolve("data").toString(), "--out", tmp.resolve("r").toString(),
-                "--batch-size", "16", "--moco-k", "40"));
-        assertTrue(err.toString().contains("K = 40"), err.toString());
-    }
 }

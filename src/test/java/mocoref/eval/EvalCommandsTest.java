@@ -10,6 +10,7 @@ import java.util.Map;
 import mocoref.data.SyntheticData;
 import mocoref.io.SafeTensors;
 import mocoref.io.StoredTensor;
+import mocoref.testing.Cli;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

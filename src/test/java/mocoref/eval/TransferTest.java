@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import mocoref.golden.GoldenReport;
+import mocoref.testing.Cli;
 import mocoref.io.DType;
 import mocoref.io.SafeTensors;
 import mocoref.io.SafeTensorsFile;
