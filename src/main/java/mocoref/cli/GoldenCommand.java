@@ -9,6 +9,7 @@ import java.util.concurrent.Callable;
 import mocoref.MocoRefException;
 import mocoref.backend.Backend;
 import mocoref.backend.Backends;
+import mocoref.golden.Float32Conditioning;
 import mocoref.golden.GoldenCase;
 import mocoref.golden.GoldenMaker;
 import mocoref.golden.GoldenReport;
@@ -39,7 +40,7 @@ public final class GoldenCommand implements Callable<Integer> {
 
     /** Tolerance of the per-tensor relative error: 1e-9 when both sides are float64, else 2e-4. */
     static double tolerance(boolean float64Backend, GoldenCase c) {
-        return float64Backend && c.dtype().equals("float64") ? 1e-9 : 2e-4;
+        return float64Backend && c.dtype().equals("float64") ? 1e-9 : Float32Conditioning.TOLERANCE;
     }
 
     @Command(name = "run", description = "Run a case's steps on a backend and write every tensor that expected.safetensors names.")

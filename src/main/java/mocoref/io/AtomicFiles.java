@@ -67,8 +67,7 @@ public final class AtomicFiles {
 
     /** Whether {@code file} is a temporary file this class left behind (a process killed mid-write). */
     public static boolean isLeftover(Path file) {
-        String name = file.getFileName().toString();
-        return name.startsWith(".") && name.endsWith(TEMP_SUFFIX) && name.matches("\\..+\\.[0-9a-f]{1,16}\\.tmp");
+        return file.getFileName().toString().matches("\\..+\\.[0-9a-f]{1,16}\\" + TEMP_SUFFIX);
     }
 
     /**

@@ -31,10 +31,11 @@ class TrainerResumeTest {
     @TempDir
     Path tmp;
 
-    TrainConfig config(Dataset train) {
+    /** A tiny run: width 4, one block per stage, 16 px, batch 16, K 64, two epochs of the train split in {@code data}. */
+    static TrainConfig config(Dataset train, Path data) {
         ResNetConfig model = new ResNetConfig(ResNetConfig.Block.BASIC, new int[] {1, 1, 1, 1}, 4, 1, ResNetConfig.Stem.CIFAR, 16, true);
         return new TrainConfig(model, 16, 64, 0.99, 0.1, 2, false, true, 0.06, 0.9, 5e-4, true, new int[0], 2, 16,
-                "fashion", 7, tmp.resolve("data").toString(), 0, 5, 0.1, train.channelMean(), train.channelStd());
+                "fashion", 7, data.toString(), 0, 5, 0.1, train.channelMean(), train.channelStd());
     }
 
     @Test
@@ -42,7 +43,7 @@ class TrainerResumeTest {
         SyntheticData.writeIdx(tmp.resolve("data"), 64, 24, 28, 28, true, 3);
         Dataset train = Datasets.load(tmp.resolve("data"), Split.TRAIN, 16, 1);
         Dataset test = Datasets.load(tmp.resolve("data"), Split.TEST, 16, 1);
-        TrainConfig cfg = config(train);
+        TrainConfig cfg = config(train, tmp.resolve("data"));
         PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
 
         Path straight = tmp.resolve("straight");
