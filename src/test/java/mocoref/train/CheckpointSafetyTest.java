@@ -106,6 +106,24 @@ class CheckpointSafetyTest {
         assertEquals(List.of(), leftovers());
     }
 
+    /** Killed after its last checkpoint but before final.json: the resume does the read-outs only, as the whole run would have. */
+    @Test
+    void aRunKilledDuringItsReadOutsFinishesThemOnResume() throws IOException {
+        resume();
+        Path result = run.resolve(Trainer.FINAL);
+        String expected = Files.readString(result);
+        byte[] checkpoint = Files.readAllBytes(run.resolve(Checkpoint.LAST));
+        List<String> metrics = Files.readAllLines(run.resolve(Plots.METRICS));
+        Files.delete(result);
+        resume();
+        assertEquals(expected, Files.readString(result));
+        assertTrue(java.util.Arrays.equals(checkpoint, Files.readAllBytes(run.resolve(Checkpoint.LAST))), "the checkpoint changed");
+        assertEquals(metrics, Files.readAllLines(run.resolve(Plots.METRICS)));
+        Cli.Result again = Cli.run("train", "--resume", run.toString());
+        assertEquals(2, again.code(), again.err());
+        assertTrue(again.err().contains("is complete (2 of 2 epochs)"), again.err());
+    }
+
     @Test
     void aDamagedCheckpointIsRefusedWithOneLine() throws IOException {
         Path file = run.resolve(Checkpoint.LAST);
