@@ -108,15 +108,18 @@ public final class Main implements Callable<Integer> {
 
     /** A wrong command line: one line naming the option, with picocli's suggestions folded in; exit 2. */
     private static int usageError(ParameterException e, String[] args) {
-        CommandLine cl = e.getCommandLine();
+        String message = oneLine(e.getMessage());
+        if (e instanceof UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
+            message += " (did you mean " + String.join(" or ", u.getSuggestions()) + "?)";
+        }
+        return usageLine(e.getCommandLine(), message, e);
+    }
+
+    /** "moco-ref CMD: message; see 'moco-ref CMD --help'", and the stack trace with --verbose. */
+    private static int usageLine(CommandLine cl, String message, Throwable e) {
         PrintWriter err = cl.getErr();
         String name = cl.getCommandSpec().qualifiedName();
-        StringBuilder line = new StringBuilder(name).append(": ").append(oneLine(e.getMessage()));
-        if (e instanceof UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
-            line.append(" (did you mean ").append(String.join(" or ", u.getSuggestions())).append("?)");
-        }
-        line.append("; see '").append(name).append(" --help'");
-        err.println(cl.getColorScheme().errorText(line.toString()));
+        err.println(cl.getColorScheme().errorText(name + ": " + message + "; see '" + name + " --help'"));
         if (verbose(cl)) e.printStackTrace(err);
         err.flush();
         return EXIT_USAGE;
@@ -125,14 +128,8 @@ public final class Main implements Callable<Integer> {
     private static int executionError(Exception e, CommandLine cl, ParseResult parsed) {
         PrintWriter err = cl.getErr();
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof OptionException) {
-                // Found wrong only once the command could look at a file (a checkpoint that --resume names, say).
-                err.println(cl.getCommandSpec().qualifiedName() + ": " + oneLine(t.getMessage()) + "; see '"
-                        + cl.getCommandSpec().qualifiedName() + " --help'");
-                if (verbose(cl)) e.printStackTrace(err);
-                err.flush();
-                return EXIT_USAGE;
-            }
+            // Found wrong only once the command could look at a file (the checkpoint --resume names, say).
+            if (t instanceof OptionException) return usageLine(cl, oneLine(t.getMessage()), e);
             if (t instanceof MocoRefException) {
                 // The message is written for the user; a stack trace would only bury it.
                 err.println("moco-ref: " + oneLine(t.getMessage()));
