@@ -215,8 +215,33 @@ def mocoref_case():
     }, os.path.join(HERE, "mocoref_torch.safetensors"), out_meta)
 
 
+def lincls_backbone_case():
+    """(c) What main_lincls.py keeps of a moco-ref checkpoint, as PyTorch's own state dict.
+
+    The query encoder of `mocoref_checkpoint.safetensors` loaded the way main_lincls.py loads it
+    (`encoder_q.*` without the head, `strict=False`), then the model's `state_dict()` less the
+    freshly initialized `fc`: torchvision's names in PyTorch's module order, float32 parameters
+    and buffers, `num_batches_tracked` int64 `[]`. `moco-ref export` of the same checkpoint must
+    write exactly these tensors (TransferTest): a check of its names, order, dtypes and values
+    that does not rest on an earlier output of moco-ref.
+    """
+    state, meta = safetensors_io.load(os.path.join(HERE, "mocoref_checkpoint.safetensors"))
+    cfg = json.loads(meta["config"])["model"]
+    model = build_encoder(cfg).float()
+    msg = model.load_state_dict(strip(state, "encoder_q.", True), strict=False)
+    assert sorted(msg.missing_keys) == sorted(k for k in model.state_dict() if k.startswith("fc")), msg
+    backbone = {k: v for k, v in model.state_dict().items() if not k.startswith("fc")}
+    safetensors_io.save(backbone, os.path.join(HERE, "torch_backbone.safetensors"), {
+        "made_by": "reference-tests/transfer/make_transfer.py",
+        "torch": torch.__version__,
+        "source": "mocoref_checkpoint.safetensors",
+        "how": "main_lincls.py's load (encoder_q.* without fc, strict=False), then state_dict() without fc",
+    })
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
     torchvision_case()
     mocoref_case()
-    print("wrote torchvision_resnet18.safetensors and mocoref_torch.safetensors")
+    lincls_backbone_case()
+    print("wrote torchvision_resnet18.safetensors, mocoref_torch.safetensors and torch_backbone.safetensors")

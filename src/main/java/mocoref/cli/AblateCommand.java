@@ -41,7 +41,7 @@ import picocli.CommandLine.Spec;
     "  mechanism   end-to-end, memory bank and MoCo over K in 256, 1024, 4096, 16384",
     "  shuffle-bn  MoCo with and without shuffling BN",
     "  queue-size  MoCo over K in 256, 1024, 4096, 16384"})
-public final class AblateCommand implements Callable<Integer> {
+public final class AblateCommand implements Callable<Integer>, CheckedOptions {
     @Spec
     CommandSpec spec;
 
@@ -91,23 +91,33 @@ public final class AblateCommand implements Callable<Integer> {
     Path out;
 
     @Override
+    public void checkOptions(picocli.CommandLine.ParseResult parsed) {
+        OptionRules.parses("STUDY", () -> Study.parse(studyName));
+        OptionRules.atLeast("--seeds", seeds, 1);
+        if (epochs != null) OptionRules.atLeast("--epochs", epochs, 1);
+        if (budget != null) OptionRules.positive("--budget", budget);
+        if (epochs != null && budget != null) throw new OptionException("--epochs and --budget both size the runs: give one");
+        OptionRules.atLeast("--subset", subset, 0);
+        OptionRules.atLeast("--monitor", monitor, 0);
+        if (sizes != null) for (int k : sizes) OptionRules.atLeast("--sizes", k, 2);
+        if (aug != null) OptionRules.oneOf("--aug", aug, mocoref.data.augment.AugmentPresets.NAMES);
+        OptionRules.backendAndThreads(backend, threads);
+        if (subset > 0 && subset < mocoOptions.batch) {
+            throw new OptionException("--subset " + subset + " is fewer images than one --batch-size " + mocoOptions.batch);
+        }
+    }
+
+    @Override
     public Integer call() throws IOException {
         PrintStream log = System.out;
         Study study = Study.parse(studyName);
-        if (seeds < 1) throw new MocoRefException("--seeds must be at least 1, got " + seeds);
-        if (epochs != null && epochs < 1) throw new MocoRefException("--epochs must be at least 1, got " + epochs);
-        if (budget != null && !(budget > 0)) throw new MocoRefException("--budget must be a positive number of minutes, got " + budget);
-        if (epochs != null && budget != null) throw new MocoRefException("give --epochs or --budget, not both");
-        if (subset < 0 || monitor < 0) throw new MocoRefException("--subset and --monitor must be 0 (all) or more");
-        Backends.byName(backend, threads); // an unknown backend fails here, before the data loads
         Path dataDir = data != null ? data : TrainCommand.DEFAULT_DATA;
         if (!Files.isDirectory(dataDir)) throw new MocoRefException(dataDir + ": no such dataset directory");
+        mocoref.data.Datasets.detect(dataDir);
         Path dir = out != null ? out : Path.of("ablations", study.id);
+        OutputPaths.checkFolder("--out", dir);
         int channels = modelOptions.inChannels, size = modelOptions.imageSize;
         String preset = aug != null ? aug : channels == 1 ? "fashion" : "v1";
-        if (!mocoref.data.augment.AugmentPresets.NAMES.contains(preset)) {
-            throw new MocoRefException("--aug: unknown augmentation '" + preset + "'; expected one of " + mocoref.data.augment.AugmentPresets.NAMES);
-        }
         long t0 = System.nanoTime();
         Dataset train = Datasets.load(dataDir, Split.TRAIN, size, channels, subset, seed);
         Dataset test = Datasets.load(dataDir, Split.TEST, size, channels);
@@ -118,7 +128,6 @@ public final class AblateCommand implements Callable<Integer> {
                 mocoOptions.batch, preset, seed, dataDir.toAbsolutePath().toString(), subset, 200, 0.1, train.channelMean(),
                 TrainCommand.safeStd(train.channelStd()));
         int[] ks = sizes != null ? sizes : Study.SIZES;
-        for (int k : ks) if (k < 1) throw new MocoRefException("--sizes must be positive, got " + k);
         List<Study.Setting> settings = study.settings(base, ks);
         for (Study.Setting s : settings) {
             s.config().moco(); // every setting's numbers must agree before anything runs

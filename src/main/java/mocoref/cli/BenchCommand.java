@@ -29,7 +29,7 @@ import picocli.CommandLine.Spec;
  * queue, momentum update, SGD) on random images, and reports the median over the timed steps.
  */
 @Command(name = "bench", description = "Time whole MoCo steps.")
-public final class BenchCommand implements Callable<Integer> {
+public final class BenchCommand implements Callable<Integer>, CheckedOptions {
     @Spec
     CommandSpec spec;
 
@@ -58,9 +58,14 @@ public final class BenchCommand implements Callable<Integer> {
     boolean json;
 
     @Override
+    public void checkOptions(picocli.CommandLine.ParseResult parsed) {
+        OptionRules.backendAndThreads(backend, threads);
+        OptionRules.atLeast("--steps", steps, 1);
+        OptionRules.atLeast("--warmup", warmup, 0);
+    }
+
+    @Override
     public Integer call() throws IOException {
-        if (steps < 1) throw new MocoRefException("--steps must be at least 1, got " + steps);
-        if (warmup < 0) throw new MocoRefException("--warmup must be at least 0, got " + warmup);
         MocoConfig config = mocoOptions.config(modelOptions.model(), modelOptions.image());
         Backend b = Backends.byName(backend, threads);
         // a memory bank as large as Fashion-MNIST's train set (the gathers' cost does not depend on it much)

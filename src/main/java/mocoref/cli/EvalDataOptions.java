@@ -9,10 +9,12 @@ import mocoref.data.Split;
 import mocoref.data.augment.Normalize;
 import mocoref.eval.CheckpointModel;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParseResult;
 
 /** Which data {@code knn} and {@code lincls} evaluate on, and how it is prepared. */
-final class EvalDataOptions {
+final class EvalDataOptions implements CheckedOptions {
     static final Path DEFAULT_DATA = Path.of("/usr/share/datasets/fashion-mnist");
+    static final java.util.List<String> NORMALIZE = java.util.List.of("auto", "checkpoint", "imagenet", "dataset");
 
     @Option(names = "--data", paramLabel = "DIR",
             description = "dataset directory (default: the checkpoint's training data, else " + "/usr/share/datasets/fashion-mnist)")
@@ -34,6 +36,19 @@ final class EvalDataOptions {
     @Option(names = "--seed", defaultValue = "0", description = "seed of the subsets, the classifier and its shuffles (default: ${DEFAULT-VALUE})")
     long seed;
 
+    @Override
+    public void checkOptions(ParseResult parsed) {
+        if (imageSize != null) OptionRules.atLeast("--image-size", imageSize, 1);
+        OptionRules.atLeast("--subset", subset, 0);
+        OptionRules.atLeast("--test-subset", testSubset, 0);
+        OptionRules.oneOf("--normalize", normalize, NORMALIZE);
+    }
+
+    /** A --data given must be a dataset folder, checked before the checkpoint is read (else its own data is checked when loaded). */
+    void checkPaths() {
+        if (data != null) Datasets.detect(data);
+    }
+
     Path dir(CheckpointModel model) {
         if (data != null) return data;
         if (model.data() != null) return Path.of(model.data());
@@ -41,11 +56,7 @@ final class EvalDataOptions {
     }
 
     int imageSize(CheckpointModel model) {
-        if (imageSize != null) {
-            if (imageSize < 1) throw new MocoRefException("--image-size must be positive, got " + imageSize);
-            return imageSize;
-        }
-        return model.imageSize();
+        return imageSize != null ? imageSize : model.imageSize();
     }
 
     Dataset load(CheckpointModel model, Split split) {

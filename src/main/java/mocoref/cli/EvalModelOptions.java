@@ -1,19 +1,20 @@
 package mocoref.cli;
 
 import java.nio.file.Path;
-import mocoref.MocoRefException;
 import mocoref.backend.Backend;
 import mocoref.registry.Backends;
 import mocoref.eval.ArchOverrides;
 import mocoref.eval.CheckpointModel;
+import mocoref.model.ResNetConfig;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParseResult;
 
 /**
  * The checkpoint and how to run it, shared by {@code knn}, {@code lincls}, {@code features} and
  * {@code export}. The architecture is read off the tensors; each option here overrides one part
  * of that reading (no defaults, unlike {@link ModelOptions}, whose options describe a model to build).
  */
-final class EvalModelOptions {
+final class EvalModelOptions implements CheckedOptions {
     @Option(names = "--checkpoint", required = true, paramLabel = "FILE",
             description = "safetensors file: a moco-ref checkpoint, an official MoCo checkpoint (module.encoder_q.*), "
                     + "a torchvision state dict, or an exported backbone")
@@ -43,12 +44,22 @@ final class EvalModelOptions {
     @Option(names = "--threads", defaultValue = "0", description = "threads (0: all cores)")
     int threads;
 
+    @Override
+    public void checkOptions(ParseResult parsed) {
+        if (arch != null) OptionRules.parses("--arch", () -> ResNetConfig.preset(arch, 1, 1, ResNetConfig.Stem.CIFAR, 1, false));
+        if (width != null) OptionRules.atLeast("--width", width, 1);
+        if (stem != null) OptionRules.parses("--stem", () -> ResNetConfig.Stem.parse(stem));
+        if (inChannels != null) OptionRules.atLeast("--in-channels", inChannels, 1);
+        if (dim != null) OptionRules.atLeast("--moco-dim", dim, 1);
+        OptionRules.backendAndThreads(backend, threads);
+    }
+
+    /** The checkpoint, read and checked: a missing or malformed file is a one-line error naming it. */
     CheckpointModel load() {
         return CheckpointModel.load(checkpoint, new ArchOverrides(arch, width, stem, inChannels, dim, mlp));
     }
 
     int threads() {
-        if (threads < 0) throw new MocoRefException("--threads must be 0 (all cores) or positive, got " + threads);
         return threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
     }
 

@@ -30,6 +30,7 @@ public final class ExportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        OutputPaths.checkFile("--out", out);
         CheckpointModel m = model.load();
         Map<String, StoredTensor> tensors = BackboneExport.tensors(m);
         SafeTensors.write(out, tensors, BackboneExport.metadata(m));

@@ -1,6 +1,7 @@
 package mocoref.cli;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -15,6 +16,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.Spec;
 
 /**
@@ -23,7 +25,7 @@ import picocli.CommandLine.Spec;
  * (the head's output; absent when the checkpoint has no head), F32 safetensors.
  */
 @Command(name = "features", description = "Extract features (embeddings) of images with a checkpoint.")
-public final class FeaturesCommand implements Callable<Integer> {
+public final class FeaturesCommand implements Callable<Integer>, CheckedOptions {
     @Spec
     CommandSpec spec;
 
@@ -41,8 +43,14 @@ public final class FeaturesCommand implements Callable<Integer> {
     int batchSize;
 
     @Override
+    public void checkOptions(ParseResult parsed) {
+        OptionRules.atLeast("--batch-size", batchSize, 1);
+    }
+
+    @Override
     public Integer call() {
-        if (batchSize < 1) throw new MocoRefException("--batch-size must be positive, got " + batchSize);
+        OutputPaths.checkFile("--out", out);
+        if (!Files.isRegularFile(input)) throw new MocoRefException(input + ": " + (Files.isDirectory(input) ? "is a directory, not" : "no such") + " images file (--input)");
         CheckpointModel m = model.load();
         StoredTensor images = ImageFeatures.readImages(input, m.config().inChannels(), m.path().toString());
         Backend backend = model.backend();

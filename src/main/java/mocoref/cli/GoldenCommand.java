@@ -1,6 +1,7 @@
 package mocoref.cli;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -8,6 +9,7 @@ import java.util.concurrent.Callable;
 import mocoref.MocoRefException;
 import mocoref.backend.Backend;
 import mocoref.registry.Backends;
+import mocoref.golden.Float32Conditioning;
 import mocoref.golden.GoldenCase;
 import mocoref.golden.GoldenMaker;
 import mocoref.golden.GoldenReport;
@@ -20,6 +22,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.Spec;
 
 /** {@code moco-ref golden}: run, make and verify golden cases of the MoCo step. */
@@ -37,11 +40,11 @@ public final class GoldenCommand implements Callable<Integer> {
 
     /** Tolerance of the per-tensor relative error: 1e-9 when both sides are float64, else 2e-4. */
     static double tolerance(boolean float64Backend, GoldenCase c) {
-        return float64Backend && c.dtype().equals("float64") ? 1e-9 : 2e-4;
+        return float64Backend && c.dtype().equals("float64") ? 1e-9 : Float32Conditioning.TOLERANCE;
     }
 
     @Command(name = "run", description = "Run a case's steps on a backend and write every tensor that expected.safetensors names.")
-    static final class Run implements Callable<Integer> {
+    static final class Run implements Callable<Integer>, CheckedOptions {
         @Parameters(paramLabel = "CASE", description = "golden case directory")
         Path caseDir;
 
@@ -55,7 +58,13 @@ public final class GoldenCommand implements Callable<Integer> {
         Path out;
 
         @Override
+        public void checkOptions(ParseResult parsed) {
+            OptionRules.backendAndThreads(backend, threads);
+        }
+
+        @Override
         public Integer call() {
+            OutputPaths.checkFile("--out", out);
             GoldenCase c = GoldenCase.load(caseDir);
             Backend b = Backends.byName(backend, threads);
             Map<String, StoredTensor> produced = GoldenRunner.run(c, b);
@@ -72,7 +81,7 @@ public final class GoldenCommand implements Callable<Integer> {
     }
 
     @Command(name = "verify", description = "Compare a backend's (or a file's) results with expected.safetensors, tensor by tensor.")
-    static final class Verify implements Callable<Integer> {
+    static final class Verify implements Callable<Integer>, CheckedOptions {
         @Spec
         CommandSpec spec;
 
@@ -88,17 +97,25 @@ public final class GoldenCommand implements Callable<Integer> {
         @Option(names = "--actual", description = "compare this file (written by any implementation) instead of running a backend; one CASE only")
         Path actual;
 
-        @Option(names = "--tolerance", description = "with --actual: the relative tolerance (default 1e-9 for a float64 file and case, else 2e-4)")
+        @Option(names = "--tolerance", description = "the relative tolerance of every tensor (default 1e-9 where both sides are float64, else 2e-4)")
         Double tolerance;
+
+        @Override
+        public void checkOptions(ParseResult parsed) {
+            OptionRules.backendAndThreads(backend, threads);
+            if (tolerance != null) OptionRules.positive("--tolerance", tolerance);
+            if (actual != null && cases.size() != 1) throw new OptionException("--actual compares one file with one CASE, got " + cases.size() + " cases");
+        }
 
         @Override
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
-            if (actual != null && cases.size() != 1) throw new MocoRefException("--actual compares one file with one CASE, got " + cases.size() + " cases");
-            int passed = 0, failed = 0;
+            // Every case and the --actual file first: a typo in the last one must not wait for the others to run.
+            List<GoldenCase> loaded = cases.stream().map(GoldenCase::load).toList();
+            if (actual != null && !Files.isRegularFile(actual)) throw new MocoRefException(actual + ": no such file (--actual)");
+            int passed = 0, failed = 0, skipped = 0;
             Backend b = actual == null ? Backends.byName(backend, threads) : null;
-            for (Path dir : cases) {
-                GoldenCase c = GoldenCase.load(dir);
+            for (GoldenCase c : loaded) {
                 Map<String, StoredTensor> produced;
                 double tol;
                 String who;
@@ -110,10 +127,11 @@ public final class GoldenCommand implements Callable<Integer> {
                 } else {
                     if (!b.isFloat64() && !c.float32Held()) {
                         out.println("case " + c.name() + ": skipped for float32 backends (case.json: float32.held is false)");
+                        skipped++;
                         continue;
                     }
                     produced = GoldenRunner.run(c, b);
-                    tol = tolerance(b.isFloat64(), c);
+                    tol = tolerance != null ? tolerance : tolerance(b.isFloat64(), c);
                     who = "backend " + b.name();
                 }
                 GoldenReport report = GoldenReport.compare(SafeTensors.read(c.expectedFile()), produced, tol);
@@ -123,14 +141,18 @@ public final class GoldenCommand implements Callable<Integer> {
                 passed += report.passed();
                 failed += report.failed();
             }
-            out.println(passed + " passed, " + failed + " failed");
+            out.println(passed + " passed, " + failed + " failed" + (skipped > 0 ? ", " + skipped + " case(s) skipped" : ""));
             out.flush();
+            if (passed + failed == 0) {
+                throw new MocoRefException("golden verify: nothing was verified (" + (skipped > 0 ? "every case was skipped for the "
+                        + b.name() + " backend" : "the expected files hold no tensors") + ")");
+            }
             return failed == 0 ? 0 : 1;
         }
     }
 
     @Command(name = "make", description = "Make a new golden case from the reference backend (float64).")
-    static final class Make implements Callable<Integer> {
+    static final class Make implements Callable<Integer>, CheckedOptions {
         @Spec
         CommandSpec spec;
 
@@ -161,7 +183,32 @@ public final class GoldenCommand implements Callable<Integer> {
         @Option(names = "--float32-check", defaultValue = "cpu", description = "float32 backend that decides whether float32 backends are held to the case ('none' to skip; default: ${DEFAULT-VALUE})") String float32Check;
 
         @Override
+        public void checkOptions(ParseResult parsed) {
+            if (arch != null) OptionRules.parses("--arch", () -> ResNetConfig.preset(arch, 1, 1, ResNetConfig.Stem.CIFAR, 1, false));
+            OptionRules.parses("--block", () -> ResNetConfig.Block.parse(block));
+            if (layers.length != 4) throw new OptionException("--layers must give 4 stages, got " + layers.length);
+            for (int n : layers) OptionRules.atLeast("--layers", n, 1);
+            OptionRules.atLeast("--width", width, 1);
+            OptionRules.parses("--stem", () -> ResNetConfig.Stem.parse(stem));
+            OptionRules.atLeast("--in-channels", inChannels, 1);
+            OptionRules.atLeast("--image-size", imageSize, 1);
+            OptionRules.atLeast("--moco-dim", dim, 1);
+            MocoOptions.checkValues(batch, k, devices, m, t, lr, momentum, wd);
+            MocoOptions.checkCombination(batch, k, devices, symmetric);
+            OptionRules.atLeast(mCos ? "--total-steps (with --moco-m-cos)" : "--total-steps", totalSteps, mCos ? 1 : 0);
+            OptionRules.atLeast("--step-offset", stepOffset, 0);
+            if (!mCos && (parsed.hasMatchedOption("--total-steps") || parsed.hasMatchedOption("--step-offset"))) {
+                throw new OptionException("--total-steps and --step-offset shape the cosine momentum schedule; they need --moco-m-cos");
+            }
+            OptionRules.atLeast("--steps", steps, 1);
+            List<String> checks = new java.util.ArrayList<>(Backends.NAMES);
+            checks.add("none");
+            OptionRules.oneOf("--float32-check", float32Check, checks);
+        }
+
+        @Override
         public Integer call() {
+            OutputPaths.checkFolder("--out", out);
             ResNetConfig model = arch != null
                     ? ResNetConfig.preset(arch, width, inChannels, ResNetConfig.Stem.parse(stem), dim, mlp)
                     : new ResNetConfig(ResNetConfig.Block.parse(block), layers, width, inChannels, ResNetConfig.Stem.parse(stem), dim, mlp);
@@ -169,7 +216,7 @@ public final class GoldenCommand implements Callable<Integer> {
                     mCos ? MocoConfig.MomentumSchedule.COSINE : MocoConfig.MomentumSchedule.CONSTANT, totalSteps, stepOffset,
                     symmetric, lr, momentum, wd, batch, new int[] {inChannels, imageSize, imageSize});
             Backend f32 = float32Check.equals("none") ? null : Backends.byName(float32Check, 0);
-            if (f32 != null && f32.isFloat64()) throw new MocoRefException("--float32-check needs a float32 backend, '" + float32Check + "' is float64");
+            if (f32 != null && f32.isFloat64()) throw new OptionException("--float32-check needs a float32 backend, '" + float32Check + "' is float64");
             GoldenCase c = GoldenMaker.make(out, config, steps, seed, f32);
             PrintWriter w = spec.commandLine().getOut();
             w.println("wrote " + out + " (" + steps + " steps, " + model + "; float32 held: " + c.float32Held() + ")");

@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.Spec;
 
 /**
@@ -23,7 +24,7 @@ import picocli.CommandLine.Spec;
  * augmented).
  */
 @Command(name = "knn", description = "kNN accuracy of a checkpoint's features.")
-public final class KnnCommand implements Callable<Integer> {
+public final class KnnCommand implements Callable<Integer>, CheckedOptions {
     @Spec
     CommandSpec spec;
 
@@ -47,10 +48,15 @@ public final class KnnCommand implements Callable<Integer> {
     int batchSize;
 
     @Override
+    public void checkOptions(ParseResult parsed) {
+        OptionRules.atLeast("--k", k, 1);
+        OptionRules.positive("--t", t);
+        OptionRules.atLeast("--batch-size", batchSize, 1);
+    }
+
+    @Override
     public Integer call() {
-        if (k < 1) throw new MocoRefException("--k must be positive, got " + k);
-        if (!(t > 0)) throw new MocoRefException("--t must be positive, got " + t);
-        if (batchSize < 1) throw new MocoRefException("--batch-size must be positive, got " + batchSize);
+        data.checkPaths();
         PrintWriter out = spec.commandLine().getOut();
         CheckpointModel m = model.load();
         if (embedding && !m.hasHead()) throw new MocoRefException(m.path() + ": --embedding, but the file has no head (an exported backbone?)");

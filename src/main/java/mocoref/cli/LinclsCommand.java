@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.Spec;
 
 /**
@@ -23,7 +24,7 @@ import picocli.CommandLine.Spec;
  * augmented images, tested on the un-augmented test split.
  */
 @Command(name = "lincls", description = "Linear classification on a frozen encoder.")
-public final class LinclsCommand implements Callable<Integer> {
+public final class LinclsCommand implements Callable<Integer>, CheckedOptions {
     @Spec
     CommandSpec spec;
 
@@ -65,12 +66,20 @@ public final class LinclsCommand implements Callable<Integer> {
     boolean fixed;
 
     @Override
+    public void checkOptions(ParseResult parsed) {
+        OptionRules.atLeast("--epochs", epochs, 1);
+        OptionRules.positive("--lr", lr);
+        if (schedule != null) for (int milestone : schedule) OptionRules.atLeast("--schedule", milestone, 1);
+        OptionRules.inRange("--momentum", momentum, 0, 1, false);
+        OptionRules.nonNegative("--wd", weightDecay);
+        OptionRules.atLeast("--batch-size", batchSize, 1);
+        OptionRules.fractionAboveZero("--min-scale", minScale);
+    }
+
+    @Override
     public Integer call() {
-        if (epochs < 1) throw new MocoRefException("--epochs must be positive, got " + epochs);
-        if (batchSize < 1) throw new MocoRefException("--batch-size must be positive, got " + batchSize);
-        if (!(lr > 0)) throw new MocoRefException("--lr must be positive, got " + lr);
-        if (!(minScale > 0 && minScale <= 1)) throw new MocoRefException("--min-scale must be in (0, 1], got " + minScale);
         int[] milestones = schedule == null ? LinearEval.defaultMilestones(epochs) : schedule.stream().mapToInt(Integer::intValue).toArray();
+        data.checkPaths();
         PrintWriter out = spec.commandLine().getOut();
         CheckpointModel m = model.load();
         out.println("checkpoint: " + m.path() + " (" + m.format() + "): " + m.describe());

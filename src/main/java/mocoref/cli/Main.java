@@ -6,6 +6,7 @@ import mocoref.MocoRefException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.ScopeType;
@@ -33,15 +34,18 @@ import picocli.CommandLine.UnmatchedArgumentException;
             AblateCommand.class,
         })
 public final class Main implements Callable<Integer> {
-    /** Bad input: a MocoRefException's message, one line. */
+    /** Bad input, a file or folder: a MocoRefException's message, one line. */
     static final int EXIT_USER_ERROR = 1;
-    /** Bad command line, or a command not built yet. */
+    /** Bad command line (an unknown option, a value out of its range, options that contradict each other), or a command not built yet. */
     static final int EXIT_USAGE = 2;
     /** A bug: any other exception. */
     static final int EXIT_INTERNAL = 3;
 
     @Spec
     CommandSpec spec;
+
+    @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "on an error, print its stack trace too")
+    boolean verbose;
 
     public static void main(String[] args) {
         System.exit(run(args));
@@ -54,7 +58,7 @@ public final class Main implements Callable<Integer> {
         } catch (Throwable t) {
             // picocli hands only Exceptions to the handler; Errors (a StackOverflowError, say) land here.
             PrintWriter err = new PrintWriter(System.err, true);
-            return t instanceof OutOfMemoryError ? outOfMemory(err) : internalError(t, err);
+            return t instanceof OutOfMemoryError ? outOfMemory(err) : internalError(t, err, false);
         }
     }
 
@@ -71,6 +75,7 @@ public final class Main implements Callable<Integer> {
         CommandLine cl = new CommandLine(new Main());
         cl.setParameterExceptionHandler(Main::usageError);
         cl.setExecutionExceptionHandler(Main::executionError);
+        cl.setExecutionStrategy(Main::checkThenRun);
         return cl;
     }
 
@@ -81,12 +86,42 @@ public final class Main implements Callable<Integer> {
         return EXIT_USAGE;
     }
 
+    /**
+     * Every option of the command about to run is checked before it runs: its mixins' and its own
+     * {@link CheckedOptions#checkOptions}, so that a wrong value costs no data loading or model building.
+     */
+    private static int checkThenRun(ParseResult parsed) {
+        Integer help = CommandLine.executeHelpRequest(parsed);
+        if (help != null) return help;
+        ParseResult leaf = parsed;
+        while (leaf.subcommand() != null) leaf = leaf.subcommand();
+        CommandSpec spec = leaf.commandSpec();
+        try {
+            for (CommandSpec mixin : spec.mixins().values()) {
+                if (mixin.userObject() instanceof CheckedOptions c) c.checkOptions(leaf);
+            }
+            if (spec.userObject() instanceof CheckedOptions c) c.checkOptions(leaf);
+        } catch (OptionException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+        }
+        return new CommandLine.RunLast().execute(parsed);
+    }
+
+    /** A wrong command line: one line naming the option, with picocli's suggestions folded in; exit 2. */
     private static int usageError(ParameterException e, String[] args) {
-        CommandLine cl = e.getCommandLine();
+        String message = oneLine(e.getMessage());
+        if (e instanceof UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
+            message += " (did you mean " + String.join(" or ", u.getSuggestions()) + "?)";
+        }
+        return usageLine(e.getCommandLine(), message, e);
+    }
+
+    /** "moco-ref CMD: message; see 'moco-ref CMD --help'", and the stack trace with --verbose. */
+    private static int usageLine(CommandLine cl, String message, Throwable e) {
         PrintWriter err = cl.getErr();
-        err.println(cl.getColorScheme().errorText(e.getMessage()));
-        UnmatchedArgumentException.printSuggestions(e, err);
-        err.println("Try '" + cl.getCommandSpec().qualifiedName() + " --help' for more information.");
+        String name = cl.getCommandSpec().qualifiedName();
+        err.println(cl.getColorScheme().errorText(name + ": " + message + "; see '" + name + " --help'"));
+        if (verbose(cl)) e.printStackTrace(err);
         err.flush();
         return EXIT_USAGE;
     }
@@ -94,20 +129,28 @@ public final class Main implements Callable<Integer> {
     private static int executionError(Exception e, CommandLine cl, ParseResult parsed) {
         PrintWriter err = cl.getErr();
         for (Throwable t = e; t != null; t = t.getCause()) {
+            // Found wrong only once the command could look at a file (the checkpoint --resume names, say).
+            if (t instanceof OptionException) return usageLine(cl, oneLine(t.getMessage()), e);
             if (t instanceof MocoRefException) {
                 // The message is written for the user; a stack trace would only bury it.
                 err.println("moco-ref: " + oneLine(t.getMessage()));
+                if (verbose(cl)) e.printStackTrace(err);
                 err.flush();
                 return EXIT_USER_ERROR;
             }
             if (t instanceof OutOfMemoryError) return outOfMemory(err);
         }
-        return internalError(e, err);
+        return internalError(e, err, verbose(cl));
     }
 
-    private static int internalError(Throwable t, PrintWriter err) {
+    /** Whether {@code --verbose} was given (to the top command or any subcommand: it is inherited). */
+    private static boolean verbose(CommandLine cl) {
+        return cl.getCommandSpec().root().userObject() instanceof Main m && m.verbose;
+    }
+
+    private static int internalError(Throwable t, PrintWriter err, boolean verbose) {
         err.println("moco-ref: internal error: " + oneLine(String.valueOf(t)));
-        if (System.getenv("MOCOREF_DEBUG") != null) t.printStackTrace(err);
+        if (verbose || System.getenv("MOCOREF_DEBUG") != null) t.printStackTrace(err);
         err.flush();
         return EXIT_INTERNAL;
     }

@@ -1,12 +1,10 @@
 package mocoref.cli;
 
-import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
-import java.util.List;
 import java.util.concurrent.Callable;
 import mocoref.MocoRefException;
 import mocoref.backend.Backend;
@@ -14,8 +12,9 @@ import mocoref.registry.Backends;
 import mocoref.data.Dataset;
 import mocoref.data.Datasets;
 import mocoref.data.Split;
-import mocoref.train.Checkpoint;
+import mocoref.data.augment.AugmentPresets;
 import mocoref.data.augment.Normalize;
+import mocoref.train.Checkpoint;
 import mocoref.train.Plots;
 import mocoref.train.Probes;
 import mocoref.train.TrainConfig;
@@ -24,6 +23,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.Spec;
 
 /**
@@ -31,7 +31,7 @@ import picocli.CommandLine.Spec;
  * demo. With no arguments it trains the default recipe on Fashion-MNIST.
  */
 @Command(name = "train", description = "Pre-train a MoCo encoder (default: Fashion-MNIST, narrow ResNet-18).")
-public final class TrainCommand implements Callable<Integer> {
+public final class TrainCommand implements Callable<Integer>, CheckedOptions {
     @Spec
     CommandSpec spec;
 
@@ -98,30 +98,56 @@ public final class TrainCommand implements Callable<Integer> {
     Path out;
 
     @Override
+    public void checkOptions(ParseResult parsed) {
+        boolean resuming = parsed.hasMatchedOption("--resume");
+        OptionRules.atLeast("--epochs", epochs, 1);
+        for (int milestone : schedule) OptionRules.atLeast("--schedule", milestone, 1);
+        if (aug != null) OptionRules.oneOf("--aug", aug, AugmentPresets.NAMES);
+        if (augPlus && aug != null && !aug.equals("v2")) {
+            throw new OptionException("--aug-plus is --aug v2, but --aug " + aug + " was given too");
+        }
+        OptionRules.backendAndThreads(backend, threads);
+        OptionRules.atLeast("--subset", subset, 0);
+        OptionRules.atLeast("--knn-k", knnK, 1);
+        OptionRules.positive("--knn-t", knnT);
+        if (resuming) return; // the rest compares with defaults that a resumed run does not use
+        if (cos && parsed.hasMatchedOption("--schedule")) {
+            throw new OptionException("--schedule sets the x0.1 drops of the step schedule, which needs --no-cos (--cos is on)");
+        }
+        if (subset > 0 && subset < mocoOptions.batch) {
+            throw new OptionException("--subset " + subset + " is fewer images than one --batch-size " + mocoOptions.batch);
+        }
+    }
+
+    @Override
     public Integer call() {
         PrintStream log = System.out;
+        ParseResult parsed = spec.commandLine().getParseResult();
         Checkpoint checkpoint = null;
-        TrainConfig config;
+        TrainConfig config = null;
+        Path resumedDir = null;
         if (resume != null) {
-            Path file = Files.isDirectory(resume) ? resume.resolve("checkpoint_last.safetensors") : resume;
+            Path file = Files.isDirectory(resume) ? resume.resolve(Checkpoint.LAST) : resume;
             checkpoint = Checkpoint.read(file);
+            resumedDir = file.toAbsolutePath().normalize().getParent();
+            ResumeRules.check(parsed, checkpoint, file, Files.isRegularFile(resumedDir.resolve(Trainer.FINAL)));
             config = checkpoint.config();
-            if (epochs != config.epochs() && isSet("--epochs")) config = config.withEpochs(epochs);
-            if (out == null) out = file.toAbsolutePath().getParent();
+            if (parsed.hasMatchedOption("--epochs")) config = config.withEpochs(epochs);
+            if (!parsed.hasMatchedOption("--backend") && checkpoint.backend() != null) backend = checkpoint.backend();
+            if (out == null) out = resumedDir;
             if (threads == 0 && checkpoint.threads() > 0) threads = checkpoint.threads();
             if (checkpoint.threads() > 0 && threads != checkpoint.threads()) {
                 log.println("note: the checkpoint was written with " + checkpoint.threads() + " threads, this run uses " + threads
                         + "; the cpu backend's sums then run in another order, so the result will not be bit-identical");
             }
             log.println("resuming " + file + " at epoch " + checkpoint.epoch() + "/" + config.epochs());
-        } else {
-            config = null;
         }
-        Path dataDir = resume != null ? Path.of(config.data()) : (data != null ? data : DEFAULT_DATA);
-        if (!Files.isDirectory(dataDir)) {
-            throw new MocoRefException(dataDir + ": no such dataset directory"
-                    + (dataDir.equals(DEFAULT_DATA) ? " (the default is Debian's Fashion-MNIST: apt-get install dataset-fashion-mnist, or pass --data DIR)" : ""));
-        }
+        Path dataDir = data != null ? data : resume != null ? Path.of(config.data()) : DEFAULT_DATA;
+        checkDataDirectory(dataDir, resume != null && data == null);
+        if (out == null) out = Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        checkRunDirectory(resumedDir == null || !resumedDir.equals(out.toAbsolutePath().normalize()));
+        Backend b = Backends.byName(backend, threads);
+
         int channels = resume != null ? config.model().inChannels() : modelOptions.inChannels;
         int size = resume != null ? config.imageSize() : modelOptions.imageSize;
         long dataSeed = resume != null ? config.seed() : seed;
@@ -138,14 +164,15 @@ public final class TrainCommand implements Callable<Integer> {
                     mocoOptions.batch, preset, seed, dataDir.toAbsolutePath().toString(), subset, knnK, knnT,
                     train.channelMean(), safeStd(train.channelStd()), mocoOptions.mechanism(), !mocoOptions.noShuffleBn);
             config.moco(); // refuses inconsistent K, batch and devices before any work
-            if (out == null) out = Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        } else if (!java.util.Arrays.equals(train.channelMean(), config.normalizeMean())) {
+            throw new MocoRefException(dataDir + ": its training images are not the checkpoint's (channel mean "
+                    + java.util.Arrays.toString(train.channelMean()) + ", the checkpoint's " + java.util.Arrays.toString(config.normalizeMean())
+                    + ")");
         }
-        Backend b = Backends.byName(backend, threads);
         if (detectAnomaly) b = b.detectingAnomalies();
         int usedThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         log.println("model: " + config);
         log.println("backend: " + b.name() + ", " + usedThreads + " threads; run directory: " + out);
-        if (checkpoint != null) truncateMetrics(out.resolve(Plots.METRICS), checkpoint.epoch());
         if (checkpoint == null && baselines) {
             long tb = System.nanoTime();
             Probes.Result raw;
@@ -164,27 +191,28 @@ public final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
-    private boolean isSet(String option) {
-        return spec.commandLine().getParseResult().hasMatchedOption(option);
+    /** A dataset directory that exists and holds a format moco-ref reads (the files themselves are read later). */
+    private static void checkDataDirectory(Path dir, boolean fromCheckpoint) {
+        if (!Files.isDirectory(dir)) {
+            throw new MocoRefException(dir + ": no such dataset directory"
+                    + (dir.equals(DEFAULT_DATA) ? " (the default is Debian's Fashion-MNIST: apt-get install dataset-fashion-mnist, or pass --data DIR)"
+                    : fromCheckpoint ? " (the checkpoint's training data; if it has moved, pass --data DIR)" : ""));
+        }
+        Datasets.detect(dir);
+    }
+
+    /** --out must be a folder, or creatable as one; a run does not write over another run's checkpoints. */
+    private void checkRunDirectory(boolean otherRun) {
+        OutputPaths.checkFolder("--out", out);
+        if (otherRun && Files.exists(out.resolve(Checkpoint.LAST))) {
+            throw new MocoRefException(out + ": already holds a training run (" + Checkpoint.LAST + "); continue it with --resume "
+                    + out + ", or choose another --out");
+        }
     }
 
     static double[] safeStd(double[] std) {
         double[] s = std.clone();
         for (int i = 0; i < s.length; i++) if (!(s[i] > 0)) s[i] = 1; // a constant channel: leave it unscaled
         return s;
-    }
-
-    /** A resumed run rewrites the epochs after its checkpoint: drop their old lines. */
-    private static void truncateMetrics(Path metrics, int epochsDone) {
-        if (!Files.isRegularFile(metrics)) return;
-        try {
-            List<String> keep = Files.readAllLines(metrics).stream().filter(l -> {
-                var m = java.util.regex.Pattern.compile("\"epoch\":(\\d+)").matcher(l);
-                return m.find() && Integer.parseInt(m.group(1)) <= epochsDone;
-            }).toList();
-            Files.write(metrics, keep);
-        } catch (IOException e) {
-            throw new MocoRefException(metrics + ": cannot rewrite (" + e.getMessage() + ")");
-        }
     }
 }

@@ -73,16 +73,22 @@ final class CifarBinary {
             files.add(f);
         }
         List<byte[]> contents = new ArrayList<>();
+        for (Path f : files) contents.add(FileBytes.read(f));
+        return decode(dir, kind, split, files, contents, prep);
+    }
+
+    /** The split from its batch files' bytes ({@code contents[i]} read from {@code files[i]}); malformations are one-line errors naming the file. */
+    static Dataset decode(Path dir, Kind kind, Split split, List<Path> files, List<byte[]> contents, ImagePreparation prep) {
         long total = 0;
         int record = kind.recordBytes();
-        for (Path f : files) {
-            byte[] b = FileBytes.read(f);
+        for (int fi = 0; fi < files.size(); fi++) {
+            Path f = files.get(fi);
+            byte[] b = contents.get(fi);
             if (b.length == 0 || b.length % record != 0) {
                 throw new MocoRefException(f + ": length " + b.length + " is not a positive multiple of the " + record + "-byte "
                         + kind.title() + " record (" + kind.labelBytes + " label byte" + (kind.labelBytes > 1 ? "s" : "")
                         + " + " + PIXELS + " pixel bytes); truncated or not a " + kind.title() + " binary batch");
             }
-            contents.add(b);
             total += b.length / record;
         }
         int n = Math.toIntExact(total);

@@ -15,7 +15,11 @@ final class FileBytes {
 
     /** The file's bytes; a gzip file (by its magic bytes, whatever its name) is decompressed. */
     static byte[] read(Path file) {
-        byte[] raw = readRaw(file);
+        return decode(file, readRaw(file));
+    }
+
+    /** {@code raw}, the contents of {@code file}, gunzipped when they are gzip. */
+    static byte[] decode(Path file, byte[] raw) {
         if (raw.length >= 2 && (raw[0] & 0xFF) == 0x1f && (raw[1] & 0xFF) == 0x8b) return gunzip(file, raw);
         if (file.getFileName().toString().endsWith(".gz")) {
             throw new MocoRefException(file + ": named .gz but is not gzip data (no gzip magic bytes)");

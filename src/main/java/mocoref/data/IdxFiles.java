@@ -31,8 +31,11 @@ final class IdxFiles {
         String prefix = split == Split.TRAIN ? "train" : "t10k";
         Path imagesFile = require(dir, prefix + "-images-idx3-ubyte");
         Path labelsFile = require(dir, prefix + "-labels-idx1-ubyte");
+        return decode(dir, split, imagesFile, FileBytes.read(imagesFile), labelsFile, FileBytes.read(labelsFile), prep);
+    }
 
-        byte[] img = FileBytes.read(imagesFile);
+    /** The split from the (gunzipped) bytes of its two files; every malformation is a one-line error naming the file. */
+    static Dataset decode(Path dir, Split split, Path imagesFile, byte[] img, Path labelsFile, byte[] lab, ImagePreparation prep) {
         int[] dims = header(imagesFile, img, IMAGES_MAGIC, 3, "images");
         int n = dims[0];
         int rows = dims[1];
@@ -40,7 +43,6 @@ final class IdxFiles {
         if (rows < 1 || cols < 1) throw new MocoRefException(imagesFile + ": image size " + rows + "x" + cols + " is empty");
         checkLength(imagesFile, img.length, 16, (long) n * rows * cols, n + " images of " + rows + "x" + cols);
 
-        byte[] lab = FileBytes.read(labelsFile);
         int labelCount = header(labelsFile, lab, LABELS_MAGIC, 1, "labels")[0];
         checkLength(labelsFile, lab.length, 8, labelCount, labelCount + " labels");
         if (labelCount != n) {

@@ -5,9 +5,15 @@ import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Iterator;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
 import mocoref.MocoRefException;
 
 /** Decodes a PNG/JPEG/BMP/... file with javax.imageio into planar 8-bit pixels. */
@@ -18,19 +24,27 @@ final class ImageDecoding {
 
     private ImageDecoding() {}
 
+    /** Larger images are refused before decoding: their raster alone would be 4 bytes a pixel (a 64k x 64k PNG header is 20 bytes). */
+    static final long MAX_PIXELS = 1L << 26;
+
     /**
      * Grey images (8- or 16-bit, with or without alpha) stay 1 channel; everything else becomes RGB.
      * Alpha is dropped, as PIL's {@code convert("RGB")} drops it. 16-bit grey is scaled to 8 bits
      * (PIL would clip it at 255, which whitens such images).
      */
     static Pixels decode(Path file) {
-        BufferedImage img;
+        byte[] bytes;
         try {
-            img = ImageIO.read(file.toFile());
-        } catch (IOException | RuntimeException e) {
-            throw new MocoRefException(file + ": unreadable image (" + FileBytes.oneLine(e) + ")", e);
+            bytes = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new MocoRefException(file + ": cannot read: " + FileBytes.oneLine(e), e);
         }
-        if (img == null) throw new MocoRefException(file + ": unreadable image (no javax.imageio decoder recognizes it)");
+        return decode(file, bytes);
+    }
+
+    /** As {@link #decode(Path)}, from the file's bytes; every problem is a one-line error naming {@code file}. */
+    static Pixels decode(Path file, byte[] bytes) {
+        BufferedImage img = read(file, bytes);
         int w = img.getWidth();
         int h = img.getHeight();
         int n = Math.multiplyExact(w, h);
@@ -64,6 +78,36 @@ final class ImageDecoding {
             }
         }
         return new Pixels(3, h, w, out);
+    }
+
+    /**
+     * javax.imageio's decoders throw more than IOException on malformed input (index and argument
+     * errors, and running out of memory on absurd sizes), so the size is checked from the header
+     * first and anything a decoder throws becomes the file's error.
+     */
+    private static BufferedImage read(Path file, byte[] bytes) {
+        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) throw new MocoRefException(file + ": unreadable image (no javax.imageio decoder recognizes it)");
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                long pixels = (long) reader.getWidth(0) * reader.getHeight(0);
+                if (pixels > MAX_PIXELS) {
+                    throw new MocoRefException(file + ": image of " + reader.getWidth(0) + "x" + reader.getHeight(0)
+                            + " pixels is larger than moco-ref decodes (" + MAX_PIXELS + " pixels)");
+                }
+                BufferedImage img = reader.read(0);
+                if (img.getWidth() < 1 || img.getHeight() < 1) throw new MocoRefException(file + ": unreadable image (it has no pixels)");
+                return img;
+            } finally {
+                reader.dispose();
+            }
+        } catch (MocoRefException e) {
+            throw e;
+        } catch (IOException | RuntimeException | OutOfMemoryError | StackOverflowError e) {
+            throw new MocoRefException(file + ": unreadable image (" + FileBytes.oneLine(e) + ")", e);
+        }
     }
 
     private static boolean isGrey(ColorModel cm) {

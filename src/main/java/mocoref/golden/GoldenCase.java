@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import mocoref.MocoRefException;
+import mocoref.io.OneLine;
 import mocoref.model.MocoConfig;
 import mocoref.model.ResNetConfig;
 
@@ -42,16 +43,25 @@ public record GoldenCase(Path dir, MocoConfig config, int steps, String dtype, b
         Path file = dir.resolve("case.json");
         if (!Files.isDirectory(dir)) throw new MocoRefException(dir + ": not a golden case directory");
         if (!Files.isRegularFile(file)) throw new MocoRefException(file + ": missing (a golden case needs case.json)");
+        try {
+            return parse(dir, file, Files.readAllBytes(file));
+        } catch (IOException e) {
+            throw new MocoRefException(file + ": cannot read (" + firstLine(e.getMessage()) + ")");
+        }
+    }
+
+    /** The case {@code dir} described by {@code json}, the bytes of its case.json {@code file}; every problem is a one-line error naming the file. */
+    static GoldenCase parse(Path dir, Path file, byte[] json) {
         JsonNode root;
         try {
-            root = JSON.readTree(file.toFile());
+            root = JSON.readTree(json);
         } catch (IOException e) {
             throw new MocoRefException(file + ": not valid JSON (" + firstLine(e.getMessage()) + ")");
         }
         Reader r = new Reader(file);
         if (root == null || !root.isObject()) throw new MocoRefException(file + ": expected a JSON object");
         String format = r.text(root, "format");
-        if (!FORMAT.equals(format)) throw new MocoRefException(file + ": format is '" + format + "', expected '" + FORMAT + "'");
+        if (!FORMAT.equals(format)) throw new MocoRefException(file + ": format is '" + OneLine.of(format) + "', expected '" + FORMAT + "'");
         JsonNode model = r.object(root, "model"), moco = r.object(root, "moco"), optim = r.object(root, "optim");
         ResNetConfig net;
         try {
@@ -59,10 +69,14 @@ public record GoldenCase(Path dir, MocoConfig config, int steps, String dtype, b
                     r.integer(model, "width"), r.integer(model, "in_channels"),
                     ResNetConfig.Stem.parse(r.text(model, "stem")), r.integer(model, "dim"), r.bool(model, "mlp", false));
         } catch (MocoRefException e) {
-            throw new MocoRefException(file + ": model: " + e.getMessage());
+            throw new MocoRefException(file + ": model: " + OneLine.of(e.getMessage()));
         }
-        MocoConfig.MomentumSchedule schedule = MocoConfig.MomentumSchedule.parse(
-                moco.has("m_schedule") ? r.text(moco, "m_schedule") : "constant");
+        MocoConfig.MomentumSchedule schedule;
+        try {
+            schedule = MocoConfig.MomentumSchedule.parse(moco.has("m_schedule") ? r.text(moco, "m_schedule") : "constant");
+        } catch (MocoRefException e) {
+            throw new MocoRefException(file + ": moco: " + OneLine.of(e.getMessage()));
+        }
         MocoConfig config = new MocoConfig(net,
                 r.integer(moco, "K"), r.number(moco, "m"), r.number(moco, "T"), r.integer(moco, "devices"),
                 schedule, moco.has("total_steps") ? r.integer(moco, "total_steps") : 0,
@@ -78,7 +92,7 @@ public record GoldenCase(Path dir, MocoConfig config, int steps, String dtype, b
         }
         String dtype = r.text(root, "dtype");
         if (!dtype.equals("float64") && !dtype.equals("float32")) {
-            throw new MocoRefException(file + ": dtype '" + dtype + "' (expected float64 or float32)");
+            throw new MocoRefException(file + ": dtype '" + OneLine.of(dtype) + "' (expected float64 or float32)");
         }
         int steps = r.integer(root, "steps");
         if (steps < 1) throw new MocoRefException(file + ": steps must be at least 1");
@@ -188,7 +202,9 @@ public record GoldenCase(Path dir, MocoConfig config, int steps, String dtype, b
             if (!v.isArray()) throw new MocoRefException(file + ": field '" + name + "' must be an array of integers");
             int[] out = new int[v.size()];
             for (int i = 0; i < out.length; i++) {
-                if (!v.get(i).isIntegralNumber()) throw new MocoRefException(file + ": field '" + name + "' must hold integers, got " + v);
+                if (!v.get(i).isIntegralNumber() || !v.get(i).canConvertToInt()) {
+                    throw new MocoRefException(file + ": field '" + name + "' must hold integers, got " + v);
+                }
                 out[i] = v.get(i).asInt();
             }
             return out;

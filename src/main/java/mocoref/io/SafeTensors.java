@@ -5,17 +5,18 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.file.AccessDeniedException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Reads and writes safetensors files: an 8-byte little-endian header length N, N bytes of JSON
@@ -24,6 +25,8 @@ import java.util.concurrent.ThreadLocalRandom;
 public final class SafeTensors {
     /** Headers are names and shapes; the Rust library caps them at 100 MB too, and so avoids giant allocations. */
     static final long MAX_HEADER_BYTES = 100_000_000L;
+    /** The metadata key of the data section's SHA-256 (lower-case hex), written on request and checked whenever present. */
+    public static final String DATA_SHA256 = "data_sha256";
 
     private SafeTensors() {}
 
@@ -32,35 +35,7 @@ public final class SafeTensors {
         String where = path.toString();
         if (Files.isDirectory(path)) throw new SafeTensorsException(where + ": is a directory, not a safetensors file");
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            long size = ch.size();
-            if (size < 8) {
-                throw new SafeTensorsException(where + ": file is " + size
-                        + " bytes, too short for the 8-byte header length; not a safetensors file");
-            }
-            ByteBuffer lengthBytes = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-            readFully(ch, lengthBytes, 0);
-            long headerLength = lengthBytes.flip().getLong();
-            // Unsigned on disk: a negative long is above 2^63 and so also beyond the file.
-            if (headerLength < 0 || headerLength > size - 8) {
-                throw new SafeTensorsException(where + ": header length " + Long.toUnsignedString(headerLength)
-                        + " is beyond the file's remaining " + (size - 8)
-                        + " bytes (truncated, or not a safetensors file)");
-            }
-            if (headerLength > MAX_HEADER_BYTES) {
-                throw new SafeTensorsException(where + ": header length " + headerLength + " exceeds the "
-                        + MAX_HEADER_BYTES + "-byte limit; not a safetensors file");
-            }
-            ByteBuffer headerBytes = ByteBuffer.allocate((int) headerLength);
-            readFully(ch, headerBytes, 8);
-            long dataStart = 8 + headerLength;
-            Header header = HeaderReader.parse(where, headerBytes.array(), size - dataStart);
-
-            LinkedHashMap<String, StoredTensor> tensors = new LinkedHashMap<>();
-            TensorData io = new TensorData();
-            for (HeaderEntry e : header.entries()) {
-                tensors.put(e.name(), io.read(ch, dataStart + e.begin(), e));
-            }
-            return new SafeTensorsFile(path, tensors, header.metadata());
+            return read(path, ch);
         } catch (NoSuchFileException e) {
             throw new SafeTensorsException(where + ": no such file", e);
         } catch (AccessDeniedException e) {
@@ -70,12 +45,62 @@ public final class SafeTensors {
         }
     }
 
+    /** The file {@code path} as {@code ch} holds it: a file, or bytes in memory (the fuzz tests). */
+    static SafeTensorsFile read(Path path, SeekableByteChannel ch) throws IOException {
+        String where = path.toString();
+        long size = ch.size();
+        if (size < 8) {
+            throw new SafeTensorsException(where + ": file is " + size
+                    + " bytes, too short for the 8-byte header length; not a safetensors file");
+        }
+        ByteBuffer lengthBytes = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        readFully(ch, lengthBytes, 0);
+        long headerLength = lengthBytes.flip().getLong();
+        // Unsigned on disk: a negative long is above 2^63 and so also beyond the file.
+        if (headerLength < 0 || headerLength > size - 8) {
+            throw new SafeTensorsException(where + ": header length " + Long.toUnsignedString(headerLength)
+                    + " is beyond the file's remaining " + (size - 8)
+                    + " bytes (truncated, or not a safetensors file)");
+        }
+        if (headerLength > MAX_HEADER_BYTES) {
+            throw new SafeTensorsException(where + ": header length " + headerLength + " exceeds the "
+                    + MAX_HEADER_BYTES + "-byte limit; not a safetensors file");
+        }
+        ByteBuffer headerBytes = ByteBuffer.allocate((int) headerLength);
+        readFully(ch, headerBytes, 8);
+        long dataStart = 8 + headerLength;
+        Header header = HeaderReader.parse(where, headerBytes.array(), size - dataStart);
+
+        String checksum = header.metadata().get(DATA_SHA256);
+        MessageDigest digest = checksum == null ? null : sha256();
+        LinkedHashMap<String, StoredTensor> tensors = new LinkedHashMap<>();
+        TensorData io = new TensorData();
+        // Entries come in data order and cover the data exactly, so the digest sees the bytes in file order.
+        for (HeaderEntry e : header.entries()) {
+            tensors.put(e.name(), io.read(ch, dataStart + e.begin(), e, digest));
+        }
+        if (digest != null && !hex(digest.digest()).equals(checksum)) {
+            throw new SafeTensorsException(where + ": its tensor data does not match the " + DATA_SHA256
+                    + " its header records (the file is corrupt, or was changed after it was written)");
+        }
+        return new SafeTensorsFile(path, tensors, header.metadata());
+    }
+
     /**
      * Writes {@code tensors} (data packed in map order) and {@code metadata} (omitted when empty).
-     * The file is written beside its target and renamed over it, so a crash leaves either the old
-     * file or the complete new one, never a torn one. Parent directories are created.
+     * The file is written beside its target and renamed over it ({@link AtomicFiles}), so a crash
+     * leaves either the old file or the complete new one, never a torn one. Parent directories are created.
      */
     public static void write(Path path, Map<String, StoredTensor> tensors, Map<String, String> metadata) {
+        write(path, tensors, metadata, false);
+    }
+
+    /**
+     * As {@link #write(Path, Map, Map)}; with {@code checksum}, the metadata also records
+     * {@value #DATA_SHA256}, the SHA-256 of the data section, which {@link #read} then checks, so that
+     * a file damaged after it was written is refused rather than trained on.
+     */
+    public static void write(Path path, Map<String, StoredTensor> tensors, Map<String, String> metadata, boolean checksum) {
         Objects.requireNonNull(tensors, "tensors");
         Objects.requireNonNull(metadata, "metadata");
         for (Map.Entry<String, StoredTensor> e : tensors.entrySet()) {
@@ -86,62 +111,46 @@ public final class SafeTensors {
             }
         }
         metadata.forEach((k, v) -> Objects.requireNonNull(v, "metadata '" + k + "'"));
-        byte[] header = HeaderWriter.encode(tensors, metadata);
-
-        String where = path.toString();
-        Path target = path.toAbsolutePath();
-        Path temp = null;
+        TensorData io = new TensorData();
         try {
-            Files.createDirectories(target.getParent());
-            temp = createTemp(target);
-            try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+            byte[] header = HeaderWriter.encode(tensors, checksum ? withChecksum(io, tensors, metadata) : metadata);
+            AtomicFiles.write(path, ch -> {
                 ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length);
                 TensorData.writeFully(ch, length.flip());
                 TensorData.writeFully(ch, ByteBuffer.wrap(header));
-                TensorData io = new TensorData();
-                for (StoredTensor t : tensors.values()) io.write(ch, t);
-                // The data must be on disk before the rename publishes it, or a crash could expose a torn file.
-                ch.force(true);
-            }
-            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            temp = null;
+                for (StoredTensor t : tensors.values()) io.encode(t, chunk -> TensorData.writeFully(ch, chunk));
+            });
         } catch (IOException e) {
-            throw new SafeTensorsException(where + ": cannot write: " + OneLine.of(String.valueOf(e)), e);
-        } finally {
-            if (temp != null) deleteQuietly(temp);
+            throw new SafeTensorsException(path + ": cannot write: " + OneLine.of(String.valueOf(e)), e);
         }
     }
 
-    /**
-     * A new empty file next to {@code target}. Not Files.createTempFile: that makes the file
-     * owner-only (0600), and the rename would carry those permissions over to the result.
-     */
-    private static Path createTemp(Path target) throws IOException {
-        while (true) {
-            String suffix = Long.toHexString(ThreadLocalRandom.current().nextLong());
-            Path temp = target.resolveSibling("." + target.getFileName() + "." + suffix + ".tmp");
-            try {
-                return Files.createFile(temp);
-            } catch (FileAlreadyExistsException taken) {
-                // another writer picked the same name; draw again
-            }
-        }
+    /** {@code metadata} and the SHA-256 of the data section the tensors will make. */
+    private static Map<String, String> withChecksum(TensorData io, Map<String, StoredTensor> tensors, Map<String, String> metadata)
+            throws IOException {
+        MessageDigest digest = sha256();
+        for (StoredTensor t : tensors.values()) io.encode(t, digest::update);
+        Map<String, String> meta = new LinkedHashMap<>(metadata);
+        meta.put(DATA_SHA256, hex(digest.digest()));
+        return meta;
     }
 
-    private static void deleteQuietly(Path temp) {
+    private static MessageDigest sha256() {
         try {
-            Files.deleteIfExists(temp);
-        } catch (IOException ignored) {
-            // the write already failed; that error is the one to report
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java platform has SHA-256", e);
         }
     }
 
-    private static void readFully(FileChannel ch, ByteBuffer buf, long position) throws IOException {
-        long pos = position;
+    private static String hex(byte[] bytes) {
+        return HexFormat.of().formatHex(bytes);
+    }
+
+    private static void readFully(SeekableByteChannel ch, ByteBuffer buf, long position) throws IOException {
+        ch.position(position);
         while (buf.hasRemaining()) {
-            int n = ch.read(buf, pos);
-            if (n < 0) throw new EOFException("file ended early (was it truncated while being read?)");
-            pos += n;
+            if (ch.read(buf) < 0) throw new EOFException("file ended early (was it truncated while being read?)");
         }
     }
 }

@@ -5,6 +5,8 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
+import java.security.MessageDigest;
 
 /**
  * Moves one tensor's values between its Java array and a file, little-endian, through a reused
@@ -17,25 +19,33 @@ final class TensorData {
 
     private final ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
 
-    /** Reads the tensor described by {@code e}, whose bytes start at absolute file position {@code position}. */
-    StoredTensor read(FileChannel ch, long position, HeaderEntry e) throws IOException {
+    /** Receives one chunk of encoded bytes (between position and limit). */
+    @FunctionalInterface
+    interface ChunkSink {
+        void accept(ByteBuffer chunk) throws IOException;
+    }
+
+    /**
+     * Reads the tensor described by {@code e}, whose bytes start at absolute position {@code position},
+     * feeding them to {@code digest} too when it is not null.
+     */
+    StoredTensor read(SeekableByteChannel ch, long position, HeaderEntry e, MessageDigest digest) throws IOException {
         Object data = switch (e.dtype()) {
             case F64 -> new double[e.numel()];
             case F32 -> new float[e.numel()];
             case I64 -> new long[e.numel()];
         };
         int bytes = e.dtype().bytes();
-        long pos = position;
+        ch.position(position);
         int done = 0;
         while (done < e.numel()) {
             int count = Math.min(e.numel() - done, CHUNK_BYTES / bytes);
             chunk.clear().limit(count * bytes);
             while (chunk.hasRemaining()) {
-                int n = ch.read(chunk, pos);
-                if (n < 0) throw new EOFException("file ended inside tensor data (was it truncated while being read?)");
-                pos += n;
+                if (ch.read(chunk) < 0) throw new EOFException("file ended inside tensor data (was it truncated while being read?)");
             }
             chunk.flip();
+            if (digest != null) digest.update(chunk.duplicate());
             switch (e.dtype()) {
                 case F64 -> chunk.asDoubleBuffer().get((double[]) data, done, count);
                 case F32 -> chunk.asFloatBuffer().get((float[]) data, done, count);
@@ -46,8 +56,8 @@ final class TensorData {
         return new StoredTensor(e.dtype(), e.shape(), data);
     }
 
-    /** Appends {@code t}'s values at the channel's current position. */
-    void write(FileChannel ch, StoredTensor t) throws IOException {
+    /** Hands {@code t}'s values, little-endian, to {@code sink} a chunk at a time. */
+    void encode(StoredTensor t, ChunkSink sink) throws IOException {
         int bytes = t.dtype().bytes();
         int numel = t.numel();
         Object data = t.data();
@@ -61,7 +71,7 @@ final class TensorData {
                 case I64 -> chunk.asLongBuffer().put((long[]) data, done, count);
             }
             chunk.limit(count * bytes);
-            writeFully(ch, chunk);
+            sink.accept(chunk);
             done += count;
         }
     }

@@ -7,10 +7,13 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import mocoref.MocoRefException;
+import mocoref.Phases;
 import mocoref.backend.Backend;
 import mocoref.backend.Diverged;
 import mocoref.backend.Encoder;
@@ -26,6 +29,7 @@ import mocoref.data.augment.Normalize;
 import mocoref.eval.FeatureExtractor;
 import mocoref.eval.Knn;
 import mocoref.eval.KnnResult;
+import mocoref.io.AtomicFiles;
 import mocoref.model.FreshState;
 import mocoref.io.SafeTensors;
 import mocoref.io.StoredTensor;
@@ -47,6 +51,8 @@ import me.tongfei.progressbar.ProgressBarStyle;
  * which fixes the cpu backend's order of summation).
  */
 public final class Trainer {
+    /** The read-outs of a finished run: kNN and linear-probe accuracy. */
+    public static final String FINAL = "final.json";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final TrainConfig config;
@@ -113,6 +119,7 @@ public final class Trainer {
             throw new MocoRefException(out + ": cannot create the run directory (" + e.getMessage() + ")");
         }
         classNames = test.classes();
+        List<String> metrics = startMetrics(resume);
         EpochStats last = null;
         try (TwoViewBatchLoader loader = new TwoViewBatchLoader(train, augmentation, config.batch(), config.seed())) {
             int stepsPerEpoch = loader.batchesPerEpoch();
@@ -141,6 +148,7 @@ public final class Trainer {
                             negatives = new int[moco.K()];
                             for (int j = 0; j < negatives.length; j++) negatives[j] = rng.nextInt(train.n());
                         }
+                        Phases.mark("step " + step);
                         StepResult r;
                         try {
                             r = model.step(new StepInput(images(batch.imQ(), batch), images(batch.imK(), batch), idx, idx2, m, lr,
@@ -171,21 +179,15 @@ public final class Trainer {
                 double trainS = epochS;
                 int done = epoch + 1;
                 boolean lastEpoch = done == config.epochs();
+                Phases.mark("eval " + done);
                 FeatureExtractor.Features[] f = lastEpoch ? features(model, train, test, normalize)
                         : features(model, subset(train, monitorTrain), subset(test, monitorTest), normalize);
                 KnnResult knn = Probes.knn(f[0], f[1], train.numClasses(), config.knnK(), config.knnT(), threads);
-                Map<String, StoredTensor> state = model.state();
-                String bad = firstNonFinite(state);
-                if (bad != null) { // never overwrite a good checkpoint with a broken state
-                    throw new Diverged("after epoch " + done + ", step " + step + ": " + bad + "; the last good checkpoint is kept");
-                }
-                Checkpoint cp = new Checkpoint(config, done, step, threads, state);
-                cp.write(out.resolve(String.format("checkpoint_epoch%03d.safetensors", done)), backend.name());
-                cp.write(out.resolve("checkpoint_last.safetensors"), backend.name());
                 last = new EpochStats(done, step, lossSum / stepsPerEpoch, accSum / stepsPerEpoch, knn.top1(), knn.top5(),
                         lr, m, stepsPerEpoch * (double) config.batch() / trainS, (System.nanoTime() - epochStart) / 1e9,
                         waitNanos / 1e9 / trainS);
-                appendMetrics(last, (System.nanoTime() - runStart) / 1e9);
+                metrics.add(metricsLine(last, (System.nanoTime() - runStart) / 1e9));
+                saveEpoch(done, step, model, metrics);
                 double elapsed = (System.nanoTime() - runStart) / 1e9;
                 double eta = elapsed / (done - startEpoch) * (config.epochs() - done);
                 log.printf("epoch %3d/%d  loss %.4f  contrastive acc %5.1f%%  kNN top-1 %5.2f%%  lr %.4f  m %.4f  %5.0f img/s  %5.0fs  ETA %s%n",
@@ -193,6 +195,12 @@ public final class Trainer {
                         last.imagesPerS(), last.epochS(), duration(eta));
                 Plots.drawAll(out);
                 if (done == config.epochs()) finish(f, train.numClasses(), knn);
+            }
+            if (resume != null && startEpoch == config.epochs()) {
+                // Killed after its last checkpoint but before final.json: only the read-outs are left to do.
+                Phases.mark("eval " + startEpoch);
+                FeatureExtractor.Features[] f = features(model, train, test, normalize);
+                finish(f, train.numClasses(), Probes.knn(f[0], f[1], train.numClasses(), config.knnK(), config.knnT(), threads));
             }
             Plots.drawAll(out);
         }
@@ -262,14 +270,70 @@ public final class Trainer {
         o.put("linear_top1", linear);
         o.put("linear_lr", probe.lr());
         o.put("linear_wd", probe.weightDecay());
+        AtomicFiles.writeString(out.resolve(FINAL), o.toPrettyString() + "\n");
+    }
+
+    /**
+     * Epoch {@code done}'s checkpoints, then its line of metrics.jsonl. The checkpoint carries every
+     * metrics line so far, so a crash between the two loses nothing: a resume rewrites the file from it.
+     * A checkpoint that cannot be written stops the run; the previous one is untouched.
+     */
+    private void saveEpoch(int done, long step, MocoModel model, List<String> metrics) {
+        Map<String, StoredTensor> state = model.state();
+        String bad = firstNonFinite(state);
+        if (bad != null) { // never overwrite a good checkpoint with a broken state
+            throw new Diverged("after epoch " + done + ", step " + step + ": " + bad + "; the last good checkpoint is kept");
+        }
+        Checkpoint cp = new Checkpoint(config, done, step, threads, backend.name(), List.copyOf(metrics), state);
+        Phases.mark("checkpoint " + done);
         try {
-            Files.writeString(out.resolve("final.json"), o.toPrettyString() + "\n");
+            cp.write(out.resolve(Checkpoint.epochFile(done)));
+            cp.write(out.resolve(Checkpoint.LAST));
+        } catch (MocoRefException e) {
+            throw new MocoRefException(e.getMessage() + "; the run stops after epoch " + done + " without its checkpoint"
+                    + (done > 1 ? " (the last good one, of epoch " + (done - 1) + ", is kept)" : ""), e);
+        }
+        Phases.mark("metrics " + done);
+        try {
+            Files.writeString(out.resolve(Plots.METRICS), metrics.get(metrics.size() - 1) + "\n", StandardOpenOption.CREATE,
+                    StandardOpenOption.APPEND);
         } catch (IOException e) {
-            throw new MocoRefException(out.resolve("final.json") + ": cannot write (" + e.getMessage() + ")");
+            throw new MocoRefException(out.resolve(Plots.METRICS) + ": cannot write (" + e.getMessage() + ")");
         }
     }
 
-    private void appendMetrics(EpochStats s, double wallS) {
+    /**
+     * metrics.jsonl's lines of the epochs done, written afresh (atomically): a resumed run continues
+     * its checkpoint's lines, whatever a crash left in the file, so no epoch is missing or doubled; a
+     * new run starts the file empty. Temporary files of a killed writer are removed first.
+     */
+    private List<String> startMetrics(Checkpoint resume) {
+        Path file = out.resolve(Plots.METRICS);
+        try (var files = Files.list(out)) {
+            for (Path p : files.filter(AtomicFiles::isLeftover).toList()) Files.deleteIfExists(p);
+        } catch (IOException e) {
+            throw new MocoRefException(out + ": cannot list the run directory (" + e.getMessage() + ")");
+        }
+        List<String> lines = new ArrayList<>();
+        if (resume != null) lines.addAll(resume.metrics() != null ? resume.metrics() : linesUpTo(file, resume.epoch()));
+        AtomicFiles.writeString(file, lines.isEmpty() ? "" : String.join("\n", lines) + "\n");
+        return lines;
+    }
+
+    /** For checkpoints that do not carry their metrics: the file's lines of epochs up to {@code epochsDone}. */
+    private static List<String> linesUpTo(Path metrics, int epochsDone) {
+        if (!Files.isRegularFile(metrics)) return List.of();
+        try {
+            return Files.readAllLines(metrics).stream().filter(l -> {
+                var m = java.util.regex.Pattern.compile("\"epoch\":(\\d+)").matcher(l);
+                return m.find() && Integer.parseInt(m.group(1)) <= epochsDone;
+            }).toList();
+        } catch (IOException e) {
+            throw new MocoRefException(metrics + ": cannot read (" + e.getMessage() + ")");
+        }
+    }
+
+    private static String metricsLine(EpochStats s, double wallS) {
         ObjectNode o = JSON.createObjectNode();
         o.put("epoch", s.epoch());
         o.put("step", s.step());
@@ -283,11 +347,7 @@ public final class Trainer {
         o.put("epoch_s", s.epochS());
         o.put("data_wait_fraction", s.dataWaitFraction());
         o.put("wall_s", wallS);
-        try {
-            Files.writeString(out.resolve(Plots.METRICS), o + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-        } catch (IOException e) {
-            throw new MocoRefException(out.resolve(Plots.METRICS) + ": cannot write (" + e.getMessage() + ")");
-        }
+        return o.toString();
     }
 
     private static ImageBatch images(float[] images, TwoViewBatch b) {

@@ -70,7 +70,7 @@ class AblateCommandTest {
     @Test
     void anUnknownStudyIsRefusedNamingTheFour() {
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        assertEquals(1, run(log, "ablate", "learning-rate"));
+        assertEquals(2, run(log, "ablate", "learning-rate"));
         assertTrue(log.toString().contains("momentum, mechanism, shuffle-bn or queue-size"), log.toString());
     }
 }

@@ -60,10 +60,26 @@ class MainTest {
 
     @Test
     void badOptionIsAOneLineMessageWithAHint() {
-        assertEquals(2, execute(Main.commandLine(), "train", "--no-such-option"));
-        List<String> lines = err.toString().lines().toList();
-        assertEquals("Unknown option: '--no-such-option'", lines.get(0));
-        assertEquals("Try 'moco-ref train --help' for more information.", lines.get(lines.size() - 1));
+        assertEquals(2, execute(Main.commandLine(), "train", "--frobnicate"));
+        assertEquals("moco-ref train: Unknown option: '--frobnicate'; see 'moco-ref train --help'\n", normalized(err));
+    }
+
+    @Test
+    void aMisspelledOptionGetsItsSuggestionOnTheSameLine() {
+        assertEquals(2, execute(Main.commandLine(), "train", "--epoch=3"));
+        assertEquals("moco-ref train: Unknown option: '--epoch=3' (did you mean --epochs?); see 'moco-ref train --help'\n", normalized(err));
+    }
+
+    @Test
+    void verboseAddsTheStackTraceAnywhereOnTheLine() {
+        for (String[] args : new String[][] {{"--verbose", "fail-user"}, {"fail-user", "--verbose"}}) {
+            StringWriter e = new StringWriter();
+            CommandLine cl = withTestCommands();
+            cl.setErr(new PrintWriter(e, true));
+            assertEquals(1, cl.execute(args));
+            assertTrue(e.toString().startsWith("moco-ref: data/x.safetensors: no tensor 'w' (expected a checkpoint)"), e.toString());
+            assertTrue(e.toString().contains("\tat mocoref.cli.MainTest$FailUser.call"), e.toString());
+        }
     }
 
     @Test

@@ -164,4 +164,30 @@ class ImageFolderTest {
         m = assertThrows(MocoRefException.class, () -> Datasets.load(dir, Split.TRAIN, 4, 2)).getMessage();
         assertTrue(m.contains("--in-channels must be 1 or 3"), m);
     }
+
+    /**
+     * A PNG whose 25-byte header declares 30000 x 30000 pixels (2.7 GB of RGB raster) is refused
+     * from the header, before the decoder allocates anything; a truncated header is a one-line error too.
+     */
+    @Test
+    void anImageDeclaringAbsurdSizeIsRefusedFromItsHeader() throws IOException {
+        java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+        java.io.DataOutputStream out = new java.io.DataOutputStream(png);
+        out.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
+        byte[] ihdr = java.nio.ByteBuffer.allocate(17).put("IHDR".getBytes(java.nio.charset.StandardCharsets.US_ASCII))
+                .putInt(30000).putInt(30000).put((byte) 8).put((byte) 2).put((byte) 0).put((byte) 0).put((byte) 0).array();
+        out.writeInt(13);
+        out.write(ihdr);
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(ihdr);
+        out.writeInt((int) crc.getValue());
+        Path file = dir.resolve("huge.png");
+        long t0 = System.nanoTime();
+        String m = assertThrows(MocoRefException.class, () -> ImageDecoding.decode(file, png.toByteArray())).getMessage();
+        assertEquals(file + ": image of 30000x30000 pixels is larger than moco-ref decodes (67108864 pixels)", m);
+        assertTrue(System.nanoTime() - t0 < 2_000_000_000L, "it took " + (System.nanoTime() - t0) / 1e9 + " s");
+        byte[] cut = java.util.Arrays.copyOf(png.toByteArray(), 20);
+        m = assertThrows(MocoRefException.class, () -> ImageDecoding.decode(file, cut)).getMessage();
+        assertTrue(m.startsWith(file + ": unreadable image") && !m.contains("\n"), m);
+    }
 }

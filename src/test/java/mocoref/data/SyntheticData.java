@@ -55,6 +55,33 @@ public final class SyntheticData {
         write(dir.resolve("t10k-labels-idx1-ubyte" + gz), idxLabels(cyclicLabels(nTest, 10)), gzip);
     }
 
+    /**
+     * Both splits of an IDX dataset whose classes can be told apart: image i has label i % 10 and is
+     * its class's prototype (random pixels, mirror-symmetric so that a horizontal flip keeps it, the
+     * same in both splits) plus uniform noise of at most +-16. A classifier that learns anything (kNN
+     * on almost any features, a linear probe) gets nearly all right; chance is 10%.
+     */
+    public static void writeIdxByClass(Path dir, int nTrain, int nTest, int rows, int cols, long seed) throws IOException {
+        SplittableRandom rng = new SplittableRandom(seed);
+        int plane = rows * cols;
+        byte[] prototypes = randomBytes(rng, 10 * plane);
+        for (int i = 0; i < prototypes.length; i++) {
+            int x = i % cols;
+            if (x >= cols / 2) prototypes[i] = prototypes[i - x + cols - 1 - x];
+        }
+        Files.createDirectories(dir);
+        for (String split : new String[] {"train", "t10k"}) {
+            int n = split.equals("train") ? nTrain : nTest;
+            byte[] pixels = new byte[n * plane];
+            for (int i = 0; i < pixels.length; i++) {
+                int v = (prototypes[i / plane % 10 * plane + i % plane] & 0xFF) + rng.nextInt(33) - 16;
+                pixels[i] = (byte) Math.max(0, Math.min(255, v));
+            }
+            write(dir.resolve(split + "-images-idx3-ubyte"), idxImages(pixels, n, rows, cols), false);
+            write(dir.resolve(split + "-labels-idx1-ubyte"), idxLabels(cyclicLabels(n, 10)), false);
+        }
+    }
+
     static void write(Path file, byte[] bytes, boolean gzip) throws IOException {
         Files.write(file, gzip ? gzip(bytes) : bytes);
     }

@@ -1,4 +1,4 @@
-package mocoref.eval;
+package mocoref.testing;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -6,12 +6,12 @@ import java.nio.charset.StandardCharsets;
 import mocoref.cli.Main;
 
 /** Runs the moco-ref command line as a user would ({@link Main#run}), capturing what it prints. */
-final class Cli {
-    record Result(int code, String out, String err) {}
+public final class Cli {
+    public record Result(int code, String out, String err) {}
 
     private Cli() {}
 
-    static synchronized Result run(String... args) {
+    public static synchronized Result run(String... args) {
         PrintStream stdout = System.out;
         PrintStream stderr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream();
