@@ -1,0 +1,121 @@
+package mocoref.opencl;
+
+import mocoref.device.Activation;
+import mocoref.device.Device;
+import mocoref.device.ParamRef;
+
+/**
+ * A convolution without bias on the OpenCL device: the implicit products of {@code conv.cl}, with
+ * the layer's index tables (tap offsets, output origins) made and uploaded once here, and the
+ * weight gradient's split along the reduction chosen once for this shape.
+ */
+final class ClConv2d implements Device.Conv2d {
+    private final OpenClDevice device;
+    private final Device.ConvShape s;
+    private final OpenClDevice.ClBuffer weight, grad;
+    private final int wOff, gOff;
+    private final int kk, taps, positions, paddedPositions, tiles, tilesPerSplit, splits;
+    private final OpenClDevice.ClInts forwardTaps, inputTaps, origins;
+
+    ClConv2d(OpenClDevice device, Device.ConvShape s, ParamRef weight) {
+        this.device = device;
+        this.s = s;
+        this.weight = OpenClDevice.mem(weight.value());
+        this.grad = weight.trainable() ? OpenClDevice.mem(weight.grad()) : null;
+        this.wOff = Math.toIntExact(weight.offset());
+        this.gOff = wOff;
+        int ks = s.kernel(), oh = s.outH(), ow = s.outW();
+        kk = ks * ks;
+        taps = s.in() * kk;
+        positions = oh * ow;
+        int[] f = new int[4 * taps];
+        for (int c = 0; c < s.in(); c++) {
+            for (int u = 0; u < ks; u++) {
+                for (int v = 0; v < ks; v++) {
+                    int k = c * kk + u * ks + v;
+                    f[4 * k] = c * s.h() * s.w() + u * s.w() + v;
+                    f[4 * k + 1] = u;
+                    f[4 * k + 2] = v;
+                }
+            }
+        }
+        forwardTaps = device.ints(f);
+        int[] b = new int[4 * s.out() * kk];
+        for (int o = 0; o < s.out(); o++) {
+            for (int u = 0; u < ks; u++) {
+                for (int v = 0; v < ks; v++) {
+                    int k = o * kk + u * ks + v;
+                    b[4 * k] = o * positions;
+                    b[4 * k + 1] = u;
+                    b[4 * k + 2] = v;
+                    b[4 * k + 3] = o * s.in() * kk + u * ks + v;
+                }
+            }
+        }
+        inputTaps = device.ints(b);
+        int[] p = new int[2 * positions];
+        for (int oy = 0; oy < oh; oy++) {
+            for (int ox = 0; ox < ow; ox++) {
+                p[2 * (oy * ow + ox)] = oy * s.stride() - s.padding();
+                p[2 * (oy * ow + ox) + 1] = ox * s.stride() - s.padding();
+            }
+        }
+        origins = device.ints(p);
+        // the weight gradient reduces over images x positions, positions padded so that no step of
+        // TK straddles two images; split so that a narrow layer still fills the device
+        paddedPositions = OpenClDevice.ceilDiv(positions, ClRuntime.TK) * ClRuntime.TK;
+        tiles = Math.toIntExact((long) s.n() * paddedPositions / ClRuntime.TK);
+        int outputTiles = OpenClDevice.ceilDiv(s.out(), ClRuntime.TM) * OpenClDevice.ceilDiv(taps, ClRuntime.TN);
+        int want = device.splits(outputTiles, tiles);
+        tilesPerSplit = Math.max(1, OpenClDevice.ceilDiv(tiles, want));
+        splits = Math.max(1, OpenClDevice.ceilDiv(tiles, tilesPerSplit));
+    }
+
+    private void check(Activation a, int channels, int h, int w, String what) {
+        if (a.n() != s.n() || a.channels() != channels || a.h() != h || a.w() != w) {
+            throw new IllegalArgumentException("conv " + s + ": " + what + " is [" + a.n() + ", " + a.channels() + ", " + a.h()
+                    + ", " + a.w() + "]");
+        }
+    }
+
+    @Override
+    public void forward(Activation x, Activation y) {
+        check(x, s.in(), s.h(), s.w(), "x");
+        check(y, s.out(), s.outH(), s.outW(), "y");
+        int n = s.n() * positions;
+        device.launch("conv2d_forward", grid(n, s.out(), 1), local(),
+                x, weight, wOff, y, forwardTaps, s.in(), s.h(), s.w(), s.out(), s.outH(), s.outW(), s.stride(), s.padding(),
+                taps, n);
+    }
+
+    @Override
+    public void backwardWeight(Activation dy, Activation x) {
+        check(dy, s.out(), s.outH(), s.outW(), "dy");
+        check(x, s.in(), s.h(), s.w(), "x");
+        OpenClDevice.ClBuffer partial = splits > 1 ? device.partials((long) splits * s.out() * taps) : null;
+        device.launch("conv2d_backward_weight", grid(taps, s.out(), splits), local(),
+                dy, x, grad, gOff, partial, forwardTaps, origins, s.in(), s.h(), s.w(), s.out(), positions, taps,
+                paddedPositions, tilesPerSplit, tiles);
+        if (splits > 1) device.launch1("sum_partials", s.out() * taps, partial, splits, s.out(), taps, grad, gOff, taps, true);
+    }
+
+    @Override
+    public void backwardInput(Activation dy, Activation dx, boolean accumulate) {
+        check(dy, s.out(), s.outH(), s.outW(), "dy");
+        check(dx, s.in(), s.h(), s.w(), "dx");
+        int n = s.n() * s.h() * s.w();
+        device.launch("conv2d_backward_input", grid(n, s.in(), 1), local(),
+                dy, weight, wOff, dx, inputTaps, s.in(), s.h(), s.w(), s.out(), s.outH(), s.outW(), s.stride(), s.padding(),
+                kk, s.out() * kk, n, accumulate);
+    }
+
+    /** Work-items for an output of m rows and n columns in tiles, times {@code splits}. */
+    private static long[] grid(int n, int m, int splits) {
+        return new long[] {(long) OpenClDevice.ceilDiv(n, ClRuntime.TN) * ClRuntime.WX,
+                (long) OpenClDevice.ceilDiv(m, ClRuntime.TM) * ClRuntime.WY, splits};
+    }
+
+    private static long[] local() {
+        return new long[] {ClRuntime.WX, ClRuntime.WY, 1};
+    }
+}
