@@ -11,7 +11,6 @@ import java.util.Random;
 import java.util.concurrent.Callable;
 import mocoref.MocoRefException;
 import mocoref.backend.Backend;
-import mocoref.registry.Backends;
 import mocoref.backend.MocoModel;
 import mocoref.backend.StepInput;
 import mocoref.model.FreshState;
@@ -39,6 +38,9 @@ public final class BenchCommand implements Callable<Integer> {
     @Mixin
     MocoOptions mocoOptions;
 
+    @Mixin
+    OpenClOptions openCl;
+
     @Option(names = "--backend", defaultValue = "cpu", description = "reference, cpu, ... (default: ${DEFAULT-VALUE})")
     String backend;
 
@@ -62,7 +64,7 @@ public final class BenchCommand implements Callable<Integer> {
         if (steps < 1) throw new MocoRefException("--steps must be at least 1, got " + steps);
         if (warmup < 0) throw new MocoRefException("--warmup must be at least 0, got " + warmup);
         MocoConfig config = mocoOptions.config(modelOptions.model(), modelOptions.image());
-        Backend b = Backends.byName(backend, threads);
+        Backend b = openCl.backend(backend, threads);
         MocoModel model = b.create(config, FreshState.of(config, seed), "bench");
         Random rng = new Random(seed);
         int n = config.batch();

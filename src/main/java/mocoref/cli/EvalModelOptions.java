@@ -3,7 +3,6 @@ package mocoref.cli;
 import java.nio.file.Path;
 import mocoref.MocoRefException;
 import mocoref.backend.Backend;
-import mocoref.registry.Backends;
 import mocoref.eval.ArchOverrides;
 import mocoref.eval.CheckpointModel;
 import picocli.CommandLine.Option;
@@ -37,11 +36,14 @@ final class EvalModelOptions {
     @Option(names = "--mlp", negatable = true, description = "override: MoCo v2's MLP head (--no-mlp: a linear fc)")
     Boolean mlp;
 
-    @Option(names = "--backend", defaultValue = "cpu", description = "reference or cpu (default: ${DEFAULT-VALUE})")
+    @Option(names = "--backend", defaultValue = "cpu", description = "reference, cpu or opencl (default: ${DEFAULT-VALUE})")
     String backend;
 
     @Option(names = "--threads", defaultValue = "0", description = "threads (0: all cores)")
     int threads;
+
+    @picocli.CommandLine.Mixin
+    OpenClOptions openCl;
 
     CheckpointModel load() {
         return CheckpointModel.load(checkpoint, new ArchOverrides(arch, width, stem, inChannels, dim, mlp));
@@ -53,6 +55,6 @@ final class EvalModelOptions {
     }
 
     Backend backend() {
-        return Backends.byName(backend, threads());
+        return openCl.backend(backend, threads());
     }
 }

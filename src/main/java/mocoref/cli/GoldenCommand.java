@@ -54,10 +54,13 @@ public final class GoldenCommand implements Callable<Integer> {
         @Option(names = "--out", required = true, description = "output .safetensors file")
         Path out;
 
+        @picocli.CommandLine.Mixin
+        OpenClOptions openCl;
+
         @Override
         public Integer call() {
             GoldenCase c = GoldenCase.load(caseDir);
-            Backend b = Backends.byName(backend, threads);
+            Backend b = openCl.backend(backend, threads);
             Map<String, StoredTensor> produced = GoldenRunner.run(c, b);
             var expectedNames = SafeTensors.read(c.expectedFile()).names();
             Map<String, StoredTensor> outTensors = new java.util.LinkedHashMap<>();
@@ -88,6 +91,9 @@ public final class GoldenCommand implements Callable<Integer> {
         @Option(names = "--actual", description = "compare this file (written by any implementation) instead of running a backend; one CASE only")
         Path actual;
 
+        @picocli.CommandLine.Mixin
+        OpenClOptions openCl;
+
         @Option(names = "--tolerance", description = "with --actual: the relative tolerance (default 1e-9 for a float64 file and case, else 2e-4)")
         Double tolerance;
 
@@ -96,7 +102,7 @@ public final class GoldenCommand implements Callable<Integer> {
             PrintWriter out = spec.commandLine().getOut();
             if (actual != null && cases.size() != 1) throw new MocoRefException("--actual compares one file with one CASE, got " + cases.size() + " cases");
             int passed = 0, failed = 0;
-            Backend b = actual == null ? Backends.byName(backend, threads) : null;
+            Backend b = actual == null ? openCl.backend(backend, threads) : null;
             for (Path dir : cases) {
                 GoldenCase c = GoldenCase.load(dir);
                 Map<String, StoredTensor> produced;
@@ -110,6 +116,11 @@ public final class GoldenCommand implements Callable<Integer> {
                 } else {
                     if (!b.isFloat64() && !c.float32Held()) {
                         out.println("case " + c.name() + ": skipped for float32 backends (case.json: float32.held is false)");
+                        continue;
+                    }
+                    String cannot = openCl.cannotRun(backend, c);
+                    if (cannot != null) {
+                        out.println("case " + c.name() + ": skipped on these devices: " + cannot);
                         continue;
                     }
                     produced = GoldenRunner.run(c, b);

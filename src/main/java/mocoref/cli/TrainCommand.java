@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import mocoref.MocoRefException;
 import mocoref.backend.Backend;
-import mocoref.registry.Backends;
 import mocoref.data.Dataset;
 import mocoref.data.Datasets;
 import mocoref.data.Split;
@@ -43,6 +42,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Mixin
     MocoOptions mocoOptions;
 
+    @Mixin
+    OpenClOptions openCl;
+
     @Option(names = "--epochs", defaultValue = "3", description = "epochs (default: ${DEFAULT-VALUE}: about 16 minutes on 2 cores, kNN included)")
     int epochs;
 
@@ -65,7 +67,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "seed of every random draw (default: ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--backend", defaultValue = "cpu", description = "reference, cpu (default: ${DEFAULT-VALUE})")
+    @Option(names = "--backend", defaultValue = "cpu", description = "reference, cpu, opencl (default: ${DEFAULT-VALUE})")
     String backend;
 
     @Option(names = "--threads", defaultValue = "0", description = "threads of the backend (0: all cores)")
@@ -137,7 +139,7 @@ public final class TrainCommand implements Callable<Integer> {
             config.moco(); // refuses inconsistent K, batch and devices before any work
             if (out == null) out = Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         }
-        Backend b = Backends.byName(backend, threads);
+        Backend b = openCl.backend(backend, threads);
         int usedThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         log.println("model: " + config);
         log.println("backend: " + b.name() + ", " + usedThreads + " threads; run directory: " + out);
