@@ -177,3 +177,103 @@ void conv2d_backward_weight(__global const float* dy, __global const float* x, _
         }
     }
 }
+
+// ---- the vector path, for CPU devices (PoCL): im2col, gemm_vec16, col2im ----------------------
+// col holds the im2col matrix of `images` images from img0, positions padded to Ppad (a multiple of
+// 16) with zeros: col[b][k][p] for the forward (rows of positions), colT[b][p][k] with taps padded to
+// Kpad for the weight gradient (rows of taps), so that the float16 kernels read whole vectors.
+
+// col[b, k, p0 .. p0+15] = x[img0 + b, c, oy s - pad + u, ox s - pad + v] for k = (c, u, v),
+// p = (oy, ox); zero outside the image and for p >= P. Work-item (p0 / 16, k, b).
+__kernel void im2col(__global const float* x, const int img0, __global float* col, __global const int4* ktab,
+                     __global const int2* ptab, const int CHW, const int H, const int W, const int K, const int P,
+                     const int Ppad) {
+    const int p0 = get_global_id(0) * 16, k = get_global_id(1), b = get_global_id(2);
+    if (p0 >= Ppad) return;
+    const int4 t = ktab[k];
+    __global const float* xb = x + (img0 + b) * CHW + t.x;
+    float v[16];
+    for (int j = 0; j < 16; j++) {
+        const int p = p0 + j;
+        v[j] = 0.0f;
+        if (p < P) {
+            const int2 o = ptab[p];
+            const int iy = o.x + t.y, ix = o.y + t.z;
+            if (iy >= 0 && iy < H && ix >= 0 && ix < W) v[j] = xb[o.x * W + o.y];
+        }
+    }
+    vstore16(vload16(0, v), 0, col + (b * K + k) * Ppad + p0);
+}
+
+// colT[b, p, k0 .. k0+15] = the same taps, transposed: work-item (k0 / 16, p, b); zero for k >= K.
+__kernel void im2col_t(__global const float* x, const int img0, __global float* colT, __global const int4* ktab,
+                       __global const int2* ptab, const int CHW, const int H, const int W, const int K, const int P,
+                       const int Kpad) {
+    const int k0 = get_global_id(0) * 16, p = get_global_id(1), b = get_global_id(2);
+    if (k0 >= Kpad || p >= P) return;
+    const int2 o = ptab[p];
+    __global const float* xb = x + (img0 + b) * CHW + o.x * W + o.y;
+    float v[16];
+    for (int j = 0; j < 16; j++) {
+        const int k = k0 + j;
+        v[j] = 0.0f;
+        if (k < K) {
+            const int4 t = ktab[k];
+            const int iy = o.x + t.y, ix = o.y + t.z;
+            if (iy >= 0 && iy < H && ix >= 0 && ix < W) v[j] = xb[t.x];
+        }
+    }
+    vstore16(vload16(0, v), 0, colT + (b * P + p) * Kpad + k0);
+}
+
+// dx[img0 + b, c, yy, xx] (= or +=) sum over taps (u, v) in order of dcol[b, (c, u, v), p], p the
+// output position whose window puts tap (u, v) on (yy, xx) (exact division by the stride, inside).
+__kernel void col2im(__global const float* dcol, const int img0, __global float* dx, const int C, const int H,
+                     const int W, const int OH, const int OW, const int KS, const int stride, const int pad,
+                     const int Ppad, const int accumulate, const int total) {
+    const int i = get_global_id(0);
+    if (i >= total) return;
+    const int HW = H * W, plane = i / HW, q = i - plane * HW, b = plane / C, c = plane - b * C;
+    const int yy = q / W, xx = q - yy * W;
+    float s = 0.0f;
+    for (int u = 0; u < KS; u++) {
+        const int sy = yy + pad - u;
+        if (sy < 0 || sy % stride != 0 || sy / stride >= OH) continue;
+        for (int v = 0; v < KS; v++) {
+            const int sx = xx + pad - v;
+            if (sx < 0 || sx % stride != 0 || sx / stride >= OW) continue;
+            s += dcol[((b * C + c) * KS * KS + u * KS + v) * Ppad + (sy / stride) * OW + sx / stride];
+        }
+    }
+    const int at = img0 * C * HW + i;
+    dx[at] = accumulate ? dx[at] + s : s;
+}
+
+// dW[o, k0 .. k0+15] += sum over images b, then positions p, in order, of dy[img0 + b, o, p]
+// colT[b, p, k0 .. k0+15], for VR output channels per work-item (k0 / 16, o0 / VR): the shape of
+// gemm_vec16, one fma chain per output.
+__kernel void conv2d_weight_grad_vec(__global const float* dy, const int img0, const int O, const int P,
+                                     __global const float* colT, const int K, const int Kpad, const int images,
+                                     __global float* grad, const int gOff) {
+    const int k0 = get_global_id(0) * 16, o0 = get_global_id(1) * VR;
+    if (k0 >= K || o0 >= O) return;
+    int row[VR];
+    for (int i = 0; i < VR; i++) row[i] = min(o0 + i, O - 1) * P;
+    float16 acc[VR];
+    for (int i = 0; i < VR; i++) acc[i] = (float16) (0.0f);
+    for (int b = 0; b < images; b++) {
+        __global const float* d = dy + (img0 + b) * O * P;
+        __global const float* c = colT + b * P * Kpad + k0;
+        for (int p = 0; p < P; p++) {
+            const float16 cv = vload16(0, c + p * Kpad);
+            for (int i = 0; i < VR; i++) acc[i] = fma((float16) (d[row[i] + p]), cv, acc[i]);
+        }
+    }
+    const int width = min(16, K - k0);
+    for (int i = 0; i < VR && o0 + i < O; i++) {
+        float t[16];
+        vstore16(acc[i], 0, t);
+        __global float* g = grad + gOff + (o0 + i) * K + k0;
+        for (int j = 0; j < width; j++) g[j] += t[j];
+    }
+}

@@ -119,3 +119,47 @@ __kernel void bias_grad(__global const float* dy, const int rows, const int cols
     for (int r = 0; r < rows; r++) s += dy[r * cols + c];
     grad[off + c] += s;
 }
+
+// ---- the vector path, for CPU devices (PoCL) ------------------------------------------------
+// PoCL runs work-groups as loops over work-items and keeps private arrays that live across
+// barriers in memory, so gemm's local-memory tiles run at a few GFLOP/s there (measured: see
+// docs/performance.md); explicit float16 arithmetic without local memory maps onto AVX-512 instead.
+#define VR 8 // rows of C per work-item of gemm_vec16
+
+// Batched over b = get_global_id(2): C_b[m, n] (= or +=) sum_k A_b[m, k] B_b[k, n], where
+// A_b[m, k] = A[aOff + b sab + m sam + k sak], B_b[k, n] = B[bOff + b sbb + k sbk + n] and
+// C_b[m, n] = C[cOff + b scb + m scm + n]: rows of B and C contiguous. A work-item computes VR rows
+// by 16 columns, each element one fma chain over k in order.
+__kernel void gemm_vec16(const int M, const int N, const int K,
+                         __global const float* A, const int aOff, const int sab, const int sam, const int sak,
+                         __global const float* B, const int bOff, const int sbb, const int sbk,
+                         __global float* C, const int cOff, const int scb, const int scm, const int accumulate) {
+    const int n0 = get_global_id(0) * 16, m0 = get_global_id(1) * VR, b = get_global_id(2);
+    if (n0 >= N || m0 >= M) return;
+    __global const float* a = A + aOff + b * sab;
+    __global const float* bb = B + bOff + b * sbb + n0;
+    int row[VR]; // rows past M repeat the last one: read in bounds, never stored
+    for (int i = 0; i < VR; i++) row[i] = min(m0 + i, M - 1) * sam;
+    float16 acc[VR];
+    for (int i = 0; i < VR; i++) acc[i] = (float16) (0.0f);
+    const int width = min(16, N - n0);
+    if (width == 16) {
+        for (int k = 0; k < K; k++) {
+            const float16 bv = vload16(0, bb + k * sbk);
+            for (int i = 0; i < VR; i++) acc[i] = fma((float16) (a[row[i] + k * sak]), bv, acc[i]);
+        }
+    } else {
+        for (int k = 0; k < K; k++) {
+            float t[16];
+            for (int j = 0; j < 16; j++) t[j] = j < width ? bb[k * sbk + j] : 0.0f;
+            const float16 bv = vload16(0, t);
+            for (int i = 0; i < VR; i++) acc[i] = fma((float16) (a[row[i] + k * sak]), bv, acc[i]);
+        }
+    }
+    for (int i = 0; i < VR && m0 + i < M; i++) {
+        __global float* c = C + cOff + b * scb + (m0 + i) * scm + n0;
+        float t[16];
+        vstore16(acc[i], 0, t);
+        for (int j = 0; j < width; j++) c[j] = accumulate ? c[j] + t[j] : t[j];
+    }
+}

@@ -32,7 +32,15 @@ final class OpenClOptions {
 
     /** The backend {@code name} on the devices chosen here. */
     Backend backend(String name, int threads) {
-        return Backends.byName(name, threads, spec(name));
+        String spec = spec(name);
+        if (spec != null) {
+            try {
+                OpenClSelection.parse(spec).targets(); // a device that is not there is a usage error too
+            } catch (IllegalArgumentException e) {
+                throw usage((devices != null ? "--cl-devices " + devices : "--cl-device " + device) + ": " + e.getMessage());
+            }
+        }
+        return Backends.byName(name, threads, spec);
     }
 
     /**

@@ -39,18 +39,47 @@ public final class OpenClDevice implements Device {
     private final cl_command_queue queue;
     private final Map<String, cl_kernel> kernels = new HashMap<>();
     private final Map<String, Long> launches = new TreeMap<>();
+    /** With -Dmocoref.opencl.profile=true: wall time per kernel (each launch waited for), printed at close. */
+    private static final boolean PROFILE = Boolean.getBoolean("mocoref.opencl.profile");
+    private final Map<String, Long> nanos = new TreeMap<>();
     private final List<cl_mem> allocated = new ArrayList<>();
     /** Bound to pointer arguments a kernel does not read (no bias, no residual). */
     private final ClBuffer dummy;
     /** Split-K partial sums, shared by every product of this device (the queue is in order). */
     private ClBuffer partials;
+    /** The vector path's im2col matrix, shared likewise. */
+    private ClBuffer col;
+    private final ConvPath convPath;
     /** The index table of the shuffles, rewritten per call. */
     private ClInts order;
     private boolean closed;
 
+    /**
+     * How convolutions run: TILED, implicit products on local-memory tiles (conv2d_forward,
+     * conv2d_backward_input, conv2d_backward_weight: GPUs), or VECTOR, im2col and float16 products
+     * without local memory (im2col, gemm_vec16, col2im, conv2d_weight_grad_vec: CPU devices, where
+     * PoCL runs the tiles slowly). Both compute the same sums, each in a fixed order.
+     */
+    public enum ConvPath {
+        TILED, VECTOR;
+
+        /** VECTOR for CPU devices, else TILED; -Dmocoref.opencl.conv=tiled|vector overrides. */
+        static ConvPath defaultFor(ClRuntime.DeviceInfo info) {
+            String p = System.getProperty("mocoref.opencl.conv");
+            if (p != null) return valueOf(p.toUpperCase(java.util.Locale.ROOT));
+            return info.type().equals("CPU") ? VECTOR : TILED;
+        }
+    }
+
     /** A device on {@code target}, with its own queue on the target's shared context and program. */
     public OpenClDevice(ClRuntime.Target target) {
+        this(target, ConvPath.defaultFor(target.info()));
+    }
+
+    /** A device on {@code target} whose convolutions take {@code convPath}. */
+    public OpenClDevice(ClRuntime.Target target, ConvPath convPath) {
         this.target = target;
+        this.convPath = convPath;
         this.queue = clCreateCommandQueue(target.program().context(), target.device(), 0, null);
         this.dummy = (ClBuffer) buffer(1);
     }
@@ -63,7 +92,8 @@ public final class OpenClDevice implements Device {
     @Override
     public String describe() {
         ClRuntime.DeviceInfo d = target.info();
-        return target.label() + " (" + d.platformName() + ", " + d.computeUnits() + " compute units, " + d.version() + ")";
+        return target.label() + " (" + d.platformName() + ", " + d.computeUnits() + " compute units, " + d.version() + "; "
+                + convPath.name().toLowerCase(java.util.Locale.ROOT) + " convolutions)";
     }
 
     /** What it runs on. */
@@ -79,6 +109,10 @@ public final class OpenClDevice implements Device {
     /** Waits for every command queued so far. */
     public void finish() {
         clFinish(queue);
+    }
+
+    public ConvPath convPath() {
+        return convPath;
     }
 
     int computeUnits() {
@@ -218,6 +252,15 @@ public final class OpenClDevice implements Device {
         return partials;
     }
 
+    /** At least {@code floats} floats of im2col scratch; grown, never shrunk. */
+    ClBuffer colScratch(long floats) {
+        if (col == null || col.floats < floats) {
+            if (col != null) release(col.mem);
+            col = new ClBuffer(allocate(checkedFloats(floats, "im2col scratch") * (long) Sizeof.cl_float), floats);
+        }
+        return col;
+    }
+
     private void release(cl_mem m) {
         allocated.remove(m);
         clReleaseMemObject(m);
@@ -281,6 +324,13 @@ public final class OpenClDevice implements Device {
         if (closed) return;
         closed = true;
         clFinish(queue);
+        if (PROFILE && !nanos.isEmpty()) {
+            long total = nanos.values().stream().mapToLong(Long::longValue).sum();
+            StringBuilder b = new StringBuilder("opencl kernel time on " + target.label() + " (" + total / 1_000_000 + " ms):\n");
+            nanos.entrySet().stream().sorted((x, y) -> Long.compare(y.getValue(), x.getValue())).forEach(e -> b.append(String.format(
+                    "  %-28s %8d launches %10.1f ms %5.1f%%%n", e.getKey(), launches.get(e.getKey()), e.getValue() / 1e6, 100.0 * e.getValue() / total)));
+            System.err.print(b);
+        }
         for (cl_mem m : allocated) clReleaseMemObject(m);
         allocated.clear();
         for (cl_kernel k : kernels.values()) clReleaseKernel(k);
@@ -314,8 +364,17 @@ public final class OpenClDevice implements Device {
             else if (a instanceof Boolean v) clSetKernelArg(k, i, Sizeof.cl_int, Pointer.to(new int[] {v ? 1 : 0}));
             else throw new IllegalArgumentException(name + ": argument " + i + " of unknown kind " + a.getClass());
         }
+        long t0 = 0;
+        if (PROFILE) {
+            clFinish(queue);
+            t0 = System.nanoTime();
+        }
         clEnqueueNDRangeKernel(queue, k, global.length, null, global, local, 0, null, null);
         launches.merge(name, 1L, Long::sum);
+        if (PROFILE) {
+            clFinish(queue);
+            nanos.merge(name, System.nanoTime() - t0, Long::sum);
+        }
     }
 
     /** An elementwise kernel over n work-items (rounded up to whole work-groups; the kernel checks n). */
