@@ -308,6 +308,11 @@ public final class DataParallelDevice implements Device {
         if (p.grad() != null) summed(p.grad());
     }
 
+    /** Device {@code i}'s part of {@code b}: its replica, its share of a gradient, or its rows. */
+    public Buffer part(Buffer b, int i) {
+        return dp(b).parts[i];
+    }
+
     /** Makes devices 1.. agree with device 0 on {@code b}'s stale ranges (BatchNorm's running statistics). */
     private void synchronize(DpBuffer b) {
         if (b.stale.isEmpty()) return;

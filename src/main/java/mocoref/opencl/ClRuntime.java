@@ -208,7 +208,8 @@ public final class ClRuntime {
             }
             String oneLine = log.toString().replaceAll("\\s+", " ");
             if (oneLine.length() > 4000) oneLine = oneLine.substring(0, 4000) + " ...";
-            throw new MocoRefException("opencl: building " + what + " failed (" + e.getMessage() + "), build log:" + oneLine);
+            String cause = String.valueOf(e.getMessage()).lines().findFirst().orElse("").trim();
+            throw new MocoRefException("opencl: building " + what + " failed (" + cause + "), build log:" + oneLine);
         }
         return program;
     }
