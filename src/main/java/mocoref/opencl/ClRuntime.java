@@ -229,6 +229,11 @@ public final class ClRuntime {
         return s.toString();
     }
 
+    /** The device's platform's version string (CL_PLATFORM_VERSION). */
+    public static String platformVersion(DeviceInfo d) {
+        return platformString(d.platform(), CL_PLATFORM_VERSION).trim();
+    }
+
     static String platformString(cl_platform_id p, int param) {
         long[] size = new long[1];
         clGetPlatformInfo(p, param, 0, null, size);

@@ -108,6 +108,33 @@ public final class KernelTwins {
         }
     }
 
+    /** A device's self-test: every twin once (round 0), its worst error as a fraction of the tolerance, or why it failed. */
+    public record SelfTest(boolean passed, int kernels, double worst, String failure, double seconds) {}
+
+    /** Runs every twin once on {@code target} against a one-thread cpu device (moco-ref devices). */
+    public static SelfTest selfTest(ClRuntime.Target target) {
+        long t0 = System.nanoTime();
+        java.util.Set<String> launched = new java.util.TreeSet<>();
+        double worst = 0;
+        try (CpuDevice cpu = new CpuDevice(1)) {
+            Random rng = new Random(1);
+            for (String twin : KERNELS.keySet()) {
+                Result r = run(twin, target, cpu, rng, 0);
+                worst = Math.max(worst, r.worst());
+                r.launched().forEach((k, n) -> {
+                    if (n > 0) launched.add(k);
+                });
+            }
+        } catch (RuntimeException e) {
+            return new SelfTest(false, launched.size(), worst, e.getClass().getSimpleName() + ": " + e.getMessage(), (System.nanoTime() - t0) / 1e9);
+        }
+        java.util.Set<String> missing = new java.util.TreeSet<>(twinOf().keySet());
+        missing.removeAll(launched);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        if (!missing.isEmpty()) return new SelfTest(false, launched.size(), worst, "kernels the self-test did not run: " + missing, seconds);
+        return new SelfTest(true, launched.size(), worst, null, seconds);
+    }
+
     /** The two devices of one twin run, the random source and the comparison. */
     private static final class Run {
         final OpenClDevice cl;
