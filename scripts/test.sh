@@ -11,7 +11,8 @@ installed() {
 
 missing_packages() {
   local p
-  for p in maven pocl-opencl-icd ocl-icd-libopencl1 clinfo; do
+  # ocl-icd-opencl-dev: the loader under the name the OpenCL binding (JOCL) opens, libOpenCL.so
+  for p in maven pocl-opencl-icd ocl-icd-libopencl1 ocl-icd-opencl-dev clinfo; do
     installed "$p" || echo "$p"
   done
   # Any JDK 17 will do; default-jdk-headless is what gets installed when there is none.
@@ -35,6 +36,15 @@ if command -v dpkg >/dev/null 2>&1; then
   fi
 else
   echo "test.sh: no dpkg; make sure Maven, a JDK 17+ and an OpenCL ICD (e.g. PoCL) are installed" >&2
+fi
+
+# Without ocl-icd-opencl-dev (not root), link the runtime's libOpenCL.so.1 as libOpenCL.so for the tests.
+if ! ldconfig -p 2>/dev/null | grep -q 'libOpenCL\.so '; then
+  so1="$(ldconfig -p 2>/dev/null | awk '/libOpenCL\.so\.1 /{print $NF; exit}')"
+  if [[ -n "$so1" ]]; then
+    mkdir -p "${TMPDIR:-/tmp}/moco-ref-opencl-loader-$(id -u)" && ln -sf "$so1" "${TMPDIR:-/tmp}/moco-ref-opencl-loader-$(id -u)/libOpenCL.so"
+    export LD_LIBRARY_PATH="${TMPDIR:-/tmp}/moco-ref-opencl-loader-$(id -u)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  fi
 fi
 
 cd "$root"
