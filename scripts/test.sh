@@ -48,4 +48,7 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libOpenCL\.so '; then
 fi
 
 cd "$root"
-exec mvn -B -ntp verify "$@"
+mvn -B -ntp verify "$@"
+# The GPU check's whole path (pack a runtime, the jar and the loader; self-test, golden cases and
+# benchmarks from the pack), here on PoCL with small configs: about a minute and a half.
+scripts/gpu-check.sh --local
