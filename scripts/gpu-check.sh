@@ -212,6 +212,10 @@ do_run() {
     else
       echo "no python3 with torch: the PyTorch side is skipped" | tee -a "$log"
     fi
+    # where the opencl step's time goes, per kernel (each kernel waited for: slower than the bench)
+    # shellcheck disable=SC2086
+    step 90 "$java" -Dmocoref.opencl.profile=true -Xss8m --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector \
+      -jar "$pack/moco-ref.jar" bench --backend opencl --cl-device "$dev" --steps 2 --warmup 1 $opts > /dev/null
     local mi pi ti
     mi="$(field images_per_s <<< "$m")"; pi="$(field images_per_s <<< "$p32")"; ti="$(field images_per_s <<< "$p16")"
     ratio() { [[ -n "$1" && -n "$2" ]] && awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "" }'; }

@@ -117,6 +117,7 @@ public final class BenchCommand implements Callable<Integer> {
                     median, steps, imagesPerS, peakRss));
         }
         out.flush();
+        model.close(); // frees the device (with -Dmocoref.opencl.profile=true, the opencl device prints its kernel times)
         return 0;
     }
 
