@@ -34,7 +34,7 @@ do_pack() {
   local jar="$root/target/moco-ref.jar"
   [[ -f "$jar" ]] || die "no $jar after the build"
   local so1
-  so1="$(ldconfig -p 2>/dev/null | awk '/libOpenCL\.so\.1 /{print $NF; exit}')"
+  so1="$( (ldconfig -p 2>/dev/null || true) | awk '/libOpenCL\.so\.1 / && !found {print $NF; found = 1}')"
   [[ -n "$so1" ]] || die "no libOpenCL.so.1 here to pack: apt-get install ocl-icd-libopencl1"
   rm -rf "$pack" && mkdir -p "$pack/lib" "$pack/cases" "$pack/scripts" "$pack/reference-tests" || die "cannot make $pack"
   # Modules: what jdeps finds, less java.desktop (only train's plots use AWT, and the check does not
@@ -143,7 +143,7 @@ do_run() {
     for f in /etc/OpenCL/vendors/*.icd; do [[ -f "$f" ]] && grep -qi nvidia "$f" && icd="$f"; done
     if [[ -z "$icd" ]]; then
       local lib
-      lib="$(ldconfig -p 2>/dev/null | awk '/libnvidia-opencl\.so\.1 /{print $NF; exit}')"
+      lib="$( (ldconfig -p 2>/dev/null || true) | awk '/libnvidia-opencl\.so\.1 / && !found {print $NF; found = 1}')"
       if [[ -z "$lib" ]]; then
         for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/lib /usr/local/cuda/lib64 \
                  /usr/local/cuda/compat /usr/lib/x86_64-linux-gnu/nvidia/current; do
@@ -170,7 +170,7 @@ do_run() {
   step 120 "${mr[@]}" devices || failures=$((failures + 1))
   # the first GPU, where there is one beside other OpenCL devices
   local dev
-  dev="$("${mr[@]}" devices --no-self-test 2>/dev/null | awk '/^  device [0-9]+:/ {d = $2; sub(":", "", d)} /^    GPU,/ {print d; exit}')"
+  dev="$("${mr[@]}" devices --no-self-test 2>/dev/null | awk '/^  device [0-9]+:/ {d = $2; sub(":", "", d)} /^    GPU,/ && !found {print d; found = 1}')"
   [[ -z "$dev" ]] && dev=0
   echo "OpenCL device for the checks: $dev" | tee -a "$log"
 

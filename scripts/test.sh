@@ -39,8 +39,9 @@ else
 fi
 
 # Without ocl-icd-opencl-dev (not root), link the runtime's libOpenCL.so.1 as libOpenCL.so for the tests.
-if ! ldconfig -p 2>/dev/null | grep -q 'libOpenCL\.so '; then
-  so1="$(ldconfig -p 2>/dev/null | awk '/libOpenCL\.so\.1 /{print $NF; exit}')"
+ldcache="$(ldconfig -p 2>/dev/null || true)"
+if [[ "$ldcache" != *"libOpenCL.so "* ]]; then
+  so1="$(awk '/libOpenCL\.so\.1 / && !found {print $NF; found = 1}' <<< "$ldcache")"
   if [[ -n "$so1" ]]; then
     mkdir -p "${TMPDIR:-/tmp}/moco-ref-opencl-loader-$(id -u)" && ln -sf "$so1" "${TMPDIR:-/tmp}/moco-ref-opencl-loader-$(id -u)/libOpenCL.so"
     export LD_LIBRARY_PATH="${TMPDIR:-/tmp}/moco-ref-opencl-loader-$(id -u)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
