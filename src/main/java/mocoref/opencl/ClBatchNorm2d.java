@@ -13,6 +13,7 @@ final class ClBatchNorm2d implements Device.BatchNorm2d {
     private static final int LOCAL = 256; // batchnorm.cl's BN_LOCAL
 
     private final OpenClDevice device;
+    private final OpenClDevice.Kernels k;
     private final int channels, n, hw, maxGroups;
     private final OpenClDevice.ClBuffer value, grad, running;
     private final int gammaOff, betaOff, meanOff, varOff;
@@ -26,6 +27,7 @@ final class ClBatchNorm2d implements Device.BatchNorm2d {
             throw new IllegalArgumentException("gamma and beta must live in the same buffers");
         }
         this.device = device;
+        this.k = device.new Kernels();
         this.channels = channels;
         this.n = n;
         this.hw = h * w;
@@ -52,16 +54,16 @@ final class ClBatchNorm2d implements Device.BatchNorm2d {
         }
         this.groups = groups;
         int perGroup = n / groups, total = n * channels * hw;
-        device.launch("bn_stats", new long[] {(long) LOCAL * channels, groups}, new long[] {LOCAL, 1},
+        device.launch(k.get("bn_stats"), new long[] {(long) LOCAL * channels, groups}, new long[] {LOCAL, 1},
                 x, channels, hw, perGroup, mean, invStd, running, meanOff, varOff, true);
-        device.launch1("bn_forward_train", total, x, residual, residual != null, relu, y, mean, invStd, value, gammaOff, betaOff,
+        device.launch1(k.get("bn_forward_train"), total, x, residual, residual != null, relu, y, mean, invStd, value, gammaOff, betaOff,
                 channels, hw, perGroup, total);
     }
 
     @Override
     public void forwardEval(Activation x, Activation residual, boolean relu, Activation y) {
         int total = n * channels * hw;
-        device.launch1("bn_forward_eval", total, x, residual, residual != null, relu, y, running, meanOff, varOff, value,
+        device.launch1(k.get("bn_forward_eval"), total, x, residual, residual != null, relu, y, running, meanOff, varOff, value,
                 gammaOff, betaOff, channels, hw, total);
     }
 
@@ -69,12 +71,12 @@ final class ClBatchNorm2d implements Device.BatchNorm2d {
     public void backward(Activation dy, Activation y, Activation x, Activation dz, Activation dx) {
         if (groups == 0) throw new IllegalStateException("BatchNorm backward before a training forward");
         int perGroup = n / groups, total = n * channels * hw;
-        device.launch("bn_backward_reduce", new long[] {(long) LOCAL * channels, groups}, new long[] {LOCAL, 1},
+        device.launch(k.get("bn_backward_reduce"), new long[] {(long) LOCAL * channels, groups}, new long[] {LOCAL, 1},
                 dy, y, y != null, dz, dz != dy || y != null, x, mean, invStd, sumDz, sumDzXhat, channels, hw, perGroup);
         if (grad != null) {
-            device.launch1("bn_backward_params", channels, sumDz, sumDzXhat, groups, channels, grad, gammaOff, betaOff);
+            device.launch1(k.get("bn_backward_params"), channels, sumDz, sumDzXhat, groups, channels, grad, gammaOff, betaOff);
         }
-        device.launch1("bn_backward_input", total, dz, x, mean, invStd, sumDz, sumDzXhat, value, gammaOff, dx, channels, hw,
+        device.launch1(k.get("bn_backward_input"), total, dz, x, mean, invStd, sumDz, sumDzXhat, value, gammaOff, dx, channels, hw,
                 perGroup, total);
     }
 }

@@ -11,6 +11,7 @@ import mocoref.device.ParamRef;
  */
 final class ClConv2d implements Device.Conv2d {
     private final OpenClDevice device;
+    private final OpenClDevice.Kernels k;
     private final Device.ConvShape s;
     private final OpenClDevice.ClBuffer weight, grad;
     private final int wOff, gOff;
@@ -24,6 +25,7 @@ final class ClConv2d implements Device.Conv2d {
 
     ClConv2d(OpenClDevice device, Device.ConvShape s, ParamRef weight) {
         this.device = device;
+        this.k = device.new Kernels();
         this.s = s;
         this.weight = OpenClDevice.mem(weight.value());
         this.grad = weight.trainable() ? OpenClDevice.mem(weight.grad()) : null;
@@ -95,14 +97,14 @@ final class ClConv2d implements Device.Conv2d {
             for (int img0 = 0; img0 < s.n(); img0 += chunk) {
                 int images = Math.min(chunk, s.n() - img0);
                 OpenClDevice.ClBuffer col = im2col(x, img0, images);
-                device.launch("gemm_vec16", vecGrid(positions, s.out(), images), VEC_LOCAL, s.out(), positions, taps,
+                device.launch(k.get("gemm_vec16", "forward"), vecGrid(positions, s.out(), images), VEC_LOCAL, s.out(), positions, taps,
                         weight, wOff, 0, taps, 1, col, 0, taps * vectorPositions, vectorPositions,
                         y, img0 * s.out() * positions, s.out() * positions, positions, false);
             }
             return;
         }
         int n = s.n() * positions;
-        device.launch("conv2d_forward", grid(n, s.out(), 1), local(),
+        device.launch(k.get("conv2d_forward"), grid(n, s.out(), 1), local(),
                 x, weight, wOff, y, forwardTaps, s.in(), s.h(), s.w(), s.out(), s.outH(), s.outW(), s.stride(), s.padding(),
                 taps, n);
     }
@@ -115,18 +117,18 @@ final class ClConv2d implements Device.Conv2d {
             for (int img0 = 0; img0 < s.n(); img0 += chunk) {
                 int images = Math.min(chunk, s.n() - img0);
                 OpenClDevice.ClBuffer colT = device.colScratch((long) images * positions * vectorTaps);
-                device.launch("im2col_t", new long[] {vectorTaps / 16, positions, images}, null, x, img0, colT, forwardTaps, origins,
+                device.launch(k.get("im2col_t"), new long[] {vectorTaps / 16, positions, images}, null, x, img0, colT, forwardTaps, origins,
                         s.in() * s.h() * s.w(), s.h(), s.w(), taps, positions, vectorTaps);
-                device.launch("conv2d_weight_grad_vec", new long[] {vectorTaps / 16, OpenClDevice.ceilDiv(s.out(), 8)}, null,
+                device.launch(k.get("conv2d_weight_grad_vec"), new long[] {vectorTaps / 16, OpenClDevice.ceilDiv(s.out(), 8)}, null,
                         dy, img0, s.out(), positions, colT, taps, vectorTaps, images, grad, gOff);
             }
             return;
         }
         OpenClDevice.ClBuffer partial = splits > 1 ? device.partials((long) splits * s.out() * taps) : null;
-        device.launch("conv2d_backward_weight", grid(taps, s.out(), splits), local(),
+        device.launch(k.get("conv2d_backward_weight"), grid(taps, s.out(), splits), local(),
                 dy, x, grad, gOff, partial, forwardTaps, origins, s.in(), s.h(), s.w(), s.out(), positions, taps,
                 paddedPositions, tilesPerSplit, tiles);
-        if (splits > 1) device.launch1("sum_partials", s.out() * taps, partial, splits, s.out(), taps, grad, gOff, taps, true);
+        if (splits > 1) device.launch1(k.get("sum_partials"), s.out() * taps, partial, splits, s.out(), taps, grad, gOff, taps, true);
     }
 
     @Override
@@ -137,17 +139,17 @@ final class ClConv2d implements Device.Conv2d {
             for (int img0 = 0; img0 < s.n(); img0 += chunk) {
                 int images = Math.min(chunk, s.n() - img0);
                 OpenClDevice.ClBuffer dcol = device.colScratch((long) images * taps * vectorPositions);
-                device.launch("gemm_vec16", vecGrid(positions, taps, images), VEC_LOCAL, taps, positions, s.out(),
+                device.launch(k.get("gemm_vec16", "input"), vecGrid(positions, taps, images), VEC_LOCAL, taps, positions, s.out(),
                         weight, wOff, 0, 1, taps, dy, img0 * s.out() * positions, s.out() * positions, positions,
                         dcol, 0, taps * vectorPositions, vectorPositions, false);
                 int total = images * s.in() * s.h() * s.w();
-                device.launch1("col2im", total, dcol, img0, dx, s.in(), s.h(), s.w(), s.outH(), s.outW(), s.kernel(), s.stride(),
+                device.launch1(k.get("col2im"), total, dcol, img0, dx, s.in(), s.h(), s.w(), s.outH(), s.outW(), s.kernel(), s.stride(),
                         s.padding(), vectorPositions, accumulate, total);
             }
             return;
         }
         int n = s.n() * s.h() * s.w();
-        device.launch("conv2d_backward_input", grid(n, s.in(), 1), local(),
+        device.launch(k.get("conv2d_backward_input"), grid(n, s.in(), 1), local(),
                 dy, weight, wOff, dx, inputTaps, s.in(), s.h(), s.w(), s.out(), s.outH(), s.outW(), s.stride(), s.padding(),
                 kk, s.out() * kk, n, accumulate);
     }
@@ -155,7 +157,7 @@ final class ClConv2d implements Device.Conv2d {
     /** The im2col matrix of {@code images} images from {@code img0}, in the device's scratch. */
     private OpenClDevice.ClBuffer im2col(Activation x, int img0, int images) {
         OpenClDevice.ClBuffer col = device.colScratch((long) images * taps * vectorPositions);
-        device.launch("im2col", new long[] {vectorPositions / 16, taps, images}, null, x, img0, col, forwardTaps, origins,
+        device.launch(k.get("im2col"), new long[] {vectorPositions / 16, taps, images}, null, x, img0, col, forwardTaps, origins,
                 s.in() * s.h() * s.w(), s.h(), s.w(), taps, positions, vectorPositions);
         return col;
     }

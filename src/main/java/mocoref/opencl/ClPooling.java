@@ -11,11 +11,13 @@ final class ClPooling {
     /** Max pooling; the forward keeps each window's winner for the backward's gather. */
     static final class Max implements Device.MaxPool2d {
         private final OpenClDevice device;
+        private final OpenClDevice.Kernels k;
         private final int channels, n, h, w, kernel, stride, padding, oh, ow;
         private final OpenClDevice.ClInts argmax;
 
         Max(OpenClDevice device, int channels, int n, int h, int w, int kernel, int stride, int padding) {
             this.device = device;
+            this.k = device.new Kernels();
             this.channels = channels;
             this.n = n;
             this.h = h;
@@ -41,35 +43,37 @@ final class ClPooling {
         @Override
         public void forward(Activation x, Activation y) {
             int total = n * channels * oh * ow;
-            device.launch1("maxpool_forward", total, x, y, argmax, h, w, oh, ow, kernel, stride, padding, total);
+            device.launch1(k.get("maxpool_forward"), total, x, y, argmax, h, w, oh, ow, kernel, stride, padding, total);
         }
 
         @Override
         public void backward(Activation dy, Activation dx) {
             int total = n * channels * h * w;
-            device.launch1("maxpool_backward", total, dy, argmax, dx, h, w, oh, ow, kernel, stride, padding, total);
+            device.launch1(k.get("maxpool_backward"), total, dy, argmax, dx, h, w, oh, ow, kernel, stride, padding, total);
         }
     }
 
     /** The global average pool into [n, channels] rows. */
     static final class GlobalAvg implements Device.GlobalAvgPool {
         private final OpenClDevice device;
+        private final OpenClDevice.Kernels k;
         private final int planes, hw;
 
         GlobalAvg(OpenClDevice device, int channels, int n, int h, int w) {
             this.device = device;
+            this.k = device.new Kernels();
             this.planes = n * channels;
             this.hw = h * w;
         }
 
         @Override
         public void forward(Activation x, Buffer y) {
-            device.launch1("avgpool_forward", planes, x, OpenClDevice.mem(y), hw, planes);
+            device.launch1(k.get("avgpool_forward"), planes, x, OpenClDevice.mem(y), hw, planes);
         }
 
         @Override
         public void backward(Buffer dy, Activation dx) {
-            device.launch1("avgpool_backward", planes * hw, OpenClDevice.mem(dy), dx, hw, planes * hw);
+            device.launch1(k.get("avgpool_backward"), planes * hw, OpenClDevice.mem(dy), dx, hw, planes * hw);
         }
     }
 }

@@ -37,7 +37,6 @@ public final class OpenClDevice implements Device {
 
     private final ClRuntime.Target target;
     private final cl_command_queue queue;
-    private final Map<String, cl_kernel> kernels = new HashMap<>();
     private final Map<String, Long> launches = new TreeMap<>();
     /** With -Dmocoref.opencl.profile=true: wall time per kernel (each launch waited for), printed at close. */
     private static final boolean PROFILE = Boolean.getBoolean("mocoref.opencl.profile");
@@ -333,36 +332,88 @@ public final class OpenClDevice implements Device {
         }
         for (cl_mem m : allocated) clReleaseMemObject(m);
         allocated.clear();
-        for (cl_kernel k : kernels.values()) clReleaseKernel(k);
-        kernels.clear();
+        for (Kernel k : shared.values()) clReleaseKernel(k.k);
+        for (Kernel k : own) clReleaseKernel(k.k);
+        shared.clear();
+        own.clear();
         clReleaseCommandQueue(queue);
     }
 
     // ---- kernel launches ---------------------------------------------------------------------
 
-    private cl_kernel kernel(String name) {
-        return kernels.computeIfAbsent(name, k -> clCreateKernel(target.program().program(), k, null));
+    /**
+     * A kernel object and the arguments last set on it. Setting an argument is a JNI call of 1-2 us
+     * (measured on PoCL), and a step launches some 350 kernels of up to 20 arguments, so a layer
+     * keeps kernel objects of its own, whose shapes and weights stay set, and a launch sets only
+     * the arguments that changed (OpenCL keeps a kernel's arguments until they are set again).
+     */
+    static final class Kernel {
+        final String name;
+        final cl_kernel k;
+        final Object[] last = new Object[32];
+
+        Kernel(String name, cl_kernel k) {
+            this.name = name;
+            this.k = k;
+        }
+    }
+
+    private final Map<String, Kernel> shared = new HashMap<>();
+    private final List<Kernel> own = new ArrayList<>();
+
+    /** This device's shared kernel object called {@code name}. */
+    private Kernel shared(String name) {
+        return shared.computeIfAbsent(name, n -> new Kernel(n, clCreateKernel(target.program().program(), n, null)));
+    }
+
+    /** A kernel object of its own, for one layer's launches. */
+    Kernel kernel(String name) {
+        Kernel k = new Kernel(name, clCreateKernel(target.program().program(), name, null));
+        own.add(k);
+        return k;
+    }
+
+    /** A layer's own kernel objects, one per (kernel, call site), made on first use. */
+    final class Kernels {
+        private final Map<String, Kernel> map = new HashMap<>();
+
+        Kernel get(String name) {
+            return get(name, "");
+        }
+
+        Kernel get(String name, String site) {
+            return map.computeIfAbsent(name + "/" + site, key -> kernel(name));
+        }
+    }
+
+    /** {@link #launch(Kernel, long[], long[], Object...)} on the device's shared kernel object. */
+    void launch(String name, long[] global, long[] local, Object... args) {
+        launch(shared(name), global, local, args);
     }
 
     /**
-     * Runs kernel {@code name} over {@code global} work-items in groups of {@code local} (null: the
+     * Runs {@code kernel} over {@code global} work-items in groups of {@code local} (null: the
      * runtime's choice), with arguments in order: {@code cl_mem}, device memory objects (null binds
-     * a dummy buffer), {@code Integer}, {@code Float}, {@code Boolean} (as int).
+     * a dummy buffer), {@code Integer}, {@code Float}, {@code Boolean} (as int); only those that
+     * differ from the kernel object's last launch are set.
      */
-    void launch(String name, long[] global, long[] local, Object... args) {
+    void launch(Kernel kernel, long[] global, long[] local, Object... args) {
         if (closed) throw new IllegalStateException("this OpenCL device is closed");
-        cl_kernel k = kernel(name);
+        cl_kernel k = kernel.k;
         for (int i = 0; i < args.length; i++) {
             Object a = args[i];
             if (a == null) a = dummy.mem;
             if (a instanceof ClBuffer b) a = b.mem;
             else if (a instanceof ClActivation b) a = b.mem;
             else if (a instanceof ClInts b) a = b.mem;
+            if (a instanceof Boolean v) a = v ? 1 : 0;
+            Object was = kernel.last[i];
+            if (was != null && (a instanceof cl_mem ? was == a : a.equals(was))) continue;
             if (a instanceof cl_mem m) clSetKernelArg(k, i, Sizeof.cl_mem, Pointer.to(m));
             else if (a instanceof Integer v) clSetKernelArg(k, i, Sizeof.cl_int, Pointer.to(new int[] {v}));
             else if (a instanceof Float v) clSetKernelArg(k, i, Sizeof.cl_float, Pointer.to(new float[] {v}));
-            else if (a instanceof Boolean v) clSetKernelArg(k, i, Sizeof.cl_int, Pointer.to(new int[] {v ? 1 : 0}));
-            else throw new IllegalArgumentException(name + ": argument " + i + " of unknown kind " + a.getClass());
+            else throw new IllegalArgumentException(kernel.name + ": argument " + i + " of unknown kind " + a.getClass());
+            kernel.last[i] = a;
         }
         long t0 = 0;
         if (PROFILE) {
@@ -370,17 +421,21 @@ public final class OpenClDevice implements Device {
             t0 = System.nanoTime();
         }
         clEnqueueNDRangeKernel(queue, k, global.length, null, global, local, 0, null, null);
-        launches.merge(name, 1L, Long::sum);
+        launches.merge(kernel.name, 1L, Long::sum);
         if (PROFILE) {
             clFinish(queue);
-            nanos.merge(name, System.nanoTime() - t0, Long::sum);
+            nanos.merge(kernel.name, System.nanoTime() - t0, Long::sum);
         }
     }
 
     /** An elementwise kernel over n work-items (rounded up to whole work-groups; the kernel checks n). */
     void launch1(String name, int n, Object... args) {
+        launch1(shared(name), n, args);
+    }
+
+    void launch1(Kernel kernel, int n, Object... args) {
         if (n <= 0) return;
-        launch(name, new long[] {roundUp(n, LOCAL_1D)}, new long[] {LOCAL_1D}, args);
+        launch(kernel, new long[] {roundUp(n, LOCAL_1D)}, new long[] {LOCAL_1D}, args);
     }
 
     static long roundUp(long n, long multiple) {
@@ -408,17 +463,24 @@ public final class OpenClDevice implements Device {
      */
     void gemm(int m, int n, int k, float alpha, cl_mem a, int aOff, int sam, int sak, cl_mem b, int bOff, int sbk, int sbn,
               cl_mem c, int cOff, int ldc, boolean accumulate, cl_mem bias, int biasOff) {
+        gemm(shared("gemm"), shared("sum_partials"), m, n, k, alpha, a, aOff, sam, sak, b, bOff, sbk, sbn, c, cOff, ldc, accumulate,
+                bias, biasOff);
+    }
+
+    /** {@link #gemm} on the given kernel objects (a layer's own). */
+    void gemm(Kernel gemm, Kernel sum, int m, int n, int k, float alpha, cl_mem a, int aOff, int sam, int sak, cl_mem b, int bOff,
+              int sbk, int sbn, cl_mem c, int cOff, int ldc, boolean accumulate, cl_mem bias, int biasOff) {
         if (m <= 0 || n <= 0) return;
         int tilesM = ceilDiv(m, ClRuntime.TM), tilesN = ceilDiv(n, ClRuntime.TN), kTiles = ceilDiv(k, ClRuntime.TK);
         int splits = bias != null || k == 0 ? 1 : splits(tilesM * tilesN, kTiles);
         int kChunk = Math.max(1, ceilDiv(kTiles, splits)) * ClRuntime.TK;
         splits = Math.max(1, ceilDiv(k, kChunk)); // no empty split
         ClBuffer p = splits > 1 ? partials((long) splits * m * n) : null;
-        launch("gemm", new long[] {(long) tilesN * ClRuntime.WX, (long) tilesM * ClRuntime.WY, splits},
+        launch(gemm, new long[] {(long) tilesN * ClRuntime.WX, (long) tilesM * ClRuntime.WY, splits},
                 new long[] {ClRuntime.WX, ClRuntime.WY, 1},
                 m, n, k, alpha, a, aOff, sam, sak, sak == 1, b, bOff, sbk, sbn, sbk == 1 && sbn != 1,
                 c, cOff, ldc, accumulate, bias, biasOff, bias != null, p, kChunk);
-        if (splits > 1) launch1("sum_partials", m * n, p, splits, m, n, c, cOff, ldc, accumulate);
+        if (splits > 1) launch1(sum, m * n, p, splits, m, n, c, cOff, ldc, accumulate);
     }
 
     // ---- layers ----------------------------------------------------------------------------
