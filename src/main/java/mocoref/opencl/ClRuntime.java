@@ -65,6 +65,18 @@ public final class ClRuntime {
      */
     public static synchronized List<DeviceInfo> devices() {
         if (devices != null) return devices;
+        if (failure != null) throw new MocoRefException(failure); // JOCL's class does not initialize twice: keep the first reason
+        try {
+            return devices = findDevices();
+        } catch (MocoRefException e) {
+            failure = e.getMessage();
+            throw e;
+        }
+    }
+
+    private static String failure;
+
+    private static List<DeviceInfo> findDevices() {
         List<DeviceInfo> all = new ArrayList<>();
         List<String> found = new ArrayList<>();
         try {
@@ -95,8 +107,7 @@ public final class ClRuntime {
                     + "comes with apt-get install ocl-icd-libopencl1");
         }
         if (all.isEmpty()) throw new MocoRefException("opencl: OpenCL platforms found but no devices: " + String.join("; ", found));
-        devices = List.copyOf(all);
-        return devices;
+        return List.copyOf(all);
     }
 
     private static DeviceInfo info(int index, cl_platform_id p, String pname, cl_device_id id) {
