@@ -12,7 +12,7 @@ Usage:
       --width 4 --stem cifar --in-channels 1 --image 1,16,16 --dim 8 [--mlp] --K 16 --m 0.99 \\
       --T 0.07 --devices 2 --batch 8 --steps 3 --lr 0.03 --momentum 0.9 --wd 1e-4 \\
       [--m-schedule cosine --total-steps 10 --step-offset 3] [--symmetric] [--mid-training] \\
-      --seed 1 --out DIR
+      [--mechanism end-to-end|memory-bank --bank-rows 48] [--no-shuffle-bn] --seed 1 --out DIR
       one custom case, written to DIR/X
   /usr/bin/python3 reference-tests/make_golden.py --check DIR [--dtype float32]
       recompute DIR's expected from its init + inputs and print the relative error
@@ -52,7 +52,7 @@ FLOAT32_MIN_PER_DEVICE = 4
 def case(name, seed, *, block="basic", layers=(1, 1, 1, 1), width=4, in_channels=1, stem="cifar",
          dim=8, mlp=False, K=16, m=0.99, T=0.07, devices=1, lr=0.03, momentum=0.9, wd=1e-4,
          batch=8, image=(1, 16, 16), steps=3, m_schedule="constant", total_steps=None,
-         step_offset=0, symmetric=False, mid_training=False):
+         step_offset=0, symmetric=False, mid_training=False, mechanism="moco", shuffle_bn=True, bank_rows=0):
     """A case description: the case.json content plus how to make init (seed, mid_training)."""
     moco = {"K": K, "m": m, "T": T, "devices": devices}
     # options are written only when not at their default ("absent means the default")
@@ -63,6 +63,10 @@ def case(name, seed, *, block="basic", layers=(1, 1, 1, 1), width=4, in_channels
             moco["step_offset"] = step_offset
     if symmetric:
         moco["symmetric"] = True
+    if mechanism != "moco":
+        moco["mechanism"] = mechanism
+    if not shuffle_bn:
+        moco["shuffle_bn"] = False
     cfg = {
         "format": "moco-golden/1",
         "model": {"block": block, "layers": list(layers), "width": width, "in_channels": in_channels,
@@ -73,7 +77,7 @@ def case(name, seed, *, block="basic", layers=(1, 1, 1, 1), width=4, in_channels
     }
     if image[0] != in_channels:
         raise ValueError(f"{name}: image channels {image[0]} != in_channels {in_channels}")
-    return {"name": name, "seed": seed, "mid_training": mid_training, "cfg": cfg}
+    return {"name": name, "seed": seed, "mid_training": mid_training, "bank_rows": bank_rows, "cfg": cfg}
 
 
 # The committed cases. Seeds are fixed per case so each regenerates byte for byte.
@@ -105,6 +109,18 @@ CASES = [
     # 10. extra: only 2 samples per device (4 devices of 2), which float32 backends are not
     #     held to by rule; float64 implementations still must match it
     case("basic_cifar_g4_b8_tiny", 10, devices=4, batch=8, K=16, steps=2, m=0.99),
+    # 11. the paper's ablations. End-to-end: the batch is the dictionary (K = batch - 1), the keys
+    #     get gradients; queries and keys through encoder_q as 2G devices
+    case("end_to_end_g2_b16", 11, mechanism="end-to-end", devices=2, batch=16, K=15, steps=3, T=0.2, mlp=True,
+         image=(1, 12, 12)),
+    # 12. end-to-end with the symmetric loss and an imagenet stem
+    case("end_to_end_symmetric_g2", 12, mechanism="end-to-end", symmetric=True, devices=2, batch=8, K=7, steps=2,
+         stem="imagenet", in_channels=3, image=(3, 24, 24)),
+    # 13. memory bank: 48 rows, K = 32 negatives drawn per step, batches overlapping across steps
+    case("memory_bank_g2_b16", 13, mechanism="memory-bank", bank_rows=48, devices=2, batch=16, K=32, steps=3,
+         T=0.2, mlp=True, image=(1, 16, 16)),
+    # 14. MoCo without shuffle BN (the cheating setting): keys keep their order across devices
+    case("no_shuffle_bn_g2_b16", 14, shuffle_bn=False, devices=2, batch=16, K=32, steps=3, image=(1, 12, 12)),
 ]
 
 
@@ -112,7 +128,7 @@ CASES = [
 # init and inputs
 # ---------------------------------------------------------------------------------
 
-def make_init(cfg, gen, mid_training):
+def make_init(cfg, gen, mid_training, bank_rows=0):
     """Tensors of init.safetensors, in the order: encoder_q.*, encoder_k.*, queue,
     queue_ptr, [optimizer.encoder_q.<param>.momentum_buffer].
 
@@ -137,10 +153,18 @@ def make_init(cfg, gen, mid_training):
                     mod.running_var.mul_(1.0 + 0.2 * torch.rand(mod.running_var.shape, generator=gen))
 
     init = {}
-    for prefix, enc in (("encoder_q.", enc_q), ("encoder_k.", enc_k)):
+    mechanism = moco_cfg.get("mechanism", "moco")
+    encoders = (("encoder_q.", enc_q), ("encoder_k.", enc_k)) if mechanism == "moco" else (("encoder_q.", enc_q),)
+    for prefix, enc in encoders:
         for name, t in enc.state_dict().items():
             init[prefix + name] = t.detach().clone()
     dim, K = model_cfg["dim"], moco_cfg["K"]
+    if mechanism != "moco":
+        if mid_training:
+            raise ValueError("mid-training cases are MoCo cases")
+        if mechanism == "memory-bank":  # random unit rows, one per training image
+            init["bank"] = F.normalize(torch.randn(bank_rows, dim, generator=gen), dim=1)
+        return init
     # as in builder.py: randn(dim, K) normalized over dim 0 (each column a unit key)
     init["queue"] = F.normalize(torch.randn(dim, K, generator=gen), dim=0)
     per_step = cfg["batch"] * (2 if moco_cfg.get("symmetric") else 1)
@@ -159,13 +183,19 @@ def make_init(cfg, gen, mid_training):
     return init
 
 
-def make_inputs(cfg, gen):
-    """Already-augmented views: random normal images; random permutations for ShuffleBN."""
+def make_inputs(cfg, gen, bank_rows=0):
+    """Already-augmented views: random normal images; random permutations for ShuffleBN;
+    for the memory bank, the batch's bank rows (distinct) and K negative rows (uniform,
+    with replacement) instead."""
     n = cfg["batch"]
     inputs = {}
     for s in range(cfg["steps"]):
         inputs[f"step.{s}.im_q"] = torch.randn([n] + cfg["image"], generator=gen)
         inputs[f"step.{s}.im_k"] = torch.randn([n] + cfg["image"], generator=gen)
+        if cfg["moco"].get("mechanism") == "memory-bank":
+            inputs[f"step.{s}.index"] = torch.randperm(bank_rows, generator=gen)[:n]
+            inputs[f"step.{s}.negatives"] = torch.randint(bank_rows, (cfg["moco"]["K"],), generator=gen)
+            continue
         inputs[f"step.{s}.idx_shuffle"] = torch.randperm(n, generator=gen)
         if cfg["moco"].get("symmetric"):
             inputs[f"step.{s}.idx_shuffle2"] = torch.randperm(n, generator=gen)
@@ -177,7 +207,10 @@ def validate(cfg):
     per_step = n * (2 if cfg["moco"].get("symmetric") else 1)
     if n % G:
         raise ValueError(f"batch {n} not divisible by devices {G}")
-    if K % per_step:
+    mechanism = cfg["moco"].get("mechanism", "moco")
+    if mechanism == "end-to-end" and K != n - 1:
+        raise ValueError(f"end-to-end needs K = batch - 1 = {n - 1}")
+    if mechanism == "moco" and K % per_step:
         raise ValueError(f"K {K} not a multiple of the {per_step} keys enqueued per step")
 
 
@@ -249,8 +282,8 @@ def generate(desc, out_root, reruns=FLOAT32_RERUNS):
     validate(cfg)
     torch.manual_seed(desc["seed"])  # nothing should draw from the global RNG; belt and braces
     gen = torch.Generator().manual_seed(desc["seed"])
-    init = make_init(cfg, gen, desc["mid_training"])
-    inputs = make_inputs(cfg, gen)
+    init = make_init(cfg, gen, desc["mid_training"], desc.get("bank_rows", 0))
+    inputs = make_inputs(cfg, gen, desc.get("bank_rows", 0))
     expected = run_case(cfg, init, inputs, dtype=torch.float64)
     cfg["float32"] = float32_verdict(cfg, init, inputs, expected, desc["seed"], reruns)
 
@@ -296,6 +329,7 @@ def parse_ints(s):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--all", action="store_true", help="regenerate every committed case")
+    ap.add_argument("--only", metavar="NAMES", help="with --all: regenerate only these committed cases (comma-separated)")
     ap.add_argument("--check", metavar="DIR", help="recompute a case and compare with its expected")
     ap.add_argument("--dtype", choices=["float64", "float32"], default="float64", help="for --check")
     ap.add_argument("--name")
@@ -322,6 +356,9 @@ def main():
     ap.add_argument("--symmetric", action="store_true")
     ap.add_argument("--mid-training", action="store_true",
                     help="start from momentum buffers, queue_ptr != 0, encoder_k != encoder_q")
+    ap.add_argument("--mechanism", default="moco", choices=["moco", "end-to-end", "memory-bank"])
+    ap.add_argument("--no-shuffle-bn", action="store_true", help="keys keep their order across devices")
+    ap.add_argument("--bank-rows", type=int, default=0, help="memory bank: rows (training images)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--reruns", type=int, default=FLOAT32_RERUNS, help="float32 reruns for the verdict")
     ap.add_argument("--out", default=CASES_DIR, help="parent folder of the case folder")
@@ -333,8 +370,10 @@ def main():
     if args.check:
         sys.exit(check(args.check, torch.float32 if args.dtype == "float32" else torch.float64))
     if args.all:
+        only = set(args.only.split(",")) if args.only else None
         for desc in CASES:
-            generate(desc, CASES_DIR)
+            if only is None or desc["name"] in only:
+                generate(desc, CASES_DIR)
         return
     if not args.name:
         ap.error("give --all, --check DIR, or --name X with the case's settings")
@@ -346,7 +385,8 @@ def main():
                 dim=args.dim, mlp=args.mlp, K=args.K, m=args.m, T=args.T, devices=args.devices, lr=args.lr,
                 momentum=args.momentum, wd=args.wd, batch=args.batch, image=image, steps=args.steps,
                 m_schedule=args.m_schedule, total_steps=args.total_steps, step_offset=args.step_offset,
-                symmetric=args.symmetric, mid_training=args.mid_training)
+                symmetric=args.symmetric, mid_training=args.mid_training, mechanism=args.mechanism,
+                shuffle_bn=not args.no_shuffle_bn, bank_rows=args.bank_rows)
     generate(desc, args.out, args.reruns)
 
 

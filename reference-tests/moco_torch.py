@@ -193,12 +193,15 @@ class MoCo:
     and the state-dict names are assembled explicitly (`state()` / `load_state()`).
     """
 
-    def __init__(self, model_cfg, moco_cfg, optim_cfg, dtype=torch.float64):
+    def __init__(self, model_cfg, moco_cfg, optim_cfg, dtype=torch.float64, bank_rows=0):
         self.dtype = dtype
+        self.mechanism = moco_cfg.get("mechanism", "moco")
+        self.shuffle_bn = bool(moco_cfg.get("shuffle_bn", True))
         self.encoder_q = build_encoder(model_cfg).to(dtype)
-        self.encoder_k = build_encoder(model_cfg).to(dtype)
-        for p in self.encoder_k.parameters():
-            p.requires_grad = False  # no gradient flows into encoder_k
+        self.encoder_k = build_encoder(model_cfg).to(dtype) if self.mechanism == "moco" else None
+        if self.encoder_k is not None:
+            for p in self.encoder_k.parameters():
+                p.requires_grad = False  # no gradient flows into encoder_k
         self.K = int(moco_cfg["K"])
         self.T = float(moco_cfg["T"])
         self.G = int(moco_cfg["devices"])
@@ -206,23 +209,33 @@ class MoCo:
         self.moco_cfg = moco_cfg
         self.queue = torch.zeros(int(model_cfg["dim"]), self.K, dtype=dtype)
         self.queue_ptr = torch.zeros(1, dtype=torch.long)
+        # the memory bank (Wu et al. 2018): one stored unit vector per training image
+        self.bank = torch.zeros(bank_rows, int(model_cfg["dim"]), dtype=dtype)
         # torch.optim.SGD itself, so the update rule is PyTorch's, not a re-derivation
         self.optimizer = torch.optim.SGD(self.encoder_q.parameters(), lr=float(optim_cfg["lr"]),
                                          momentum=float(optim_cfg["momentum"]),
                                          weight_decay=float(optim_cfg["weight_decay"]))
         self.encoder_q.train()
-        self.encoder_k.train()
+        if self.encoder_k is not None:
+            self.encoder_k.train()
 
     # --- state <-> flat dict of named tensors (the safetensors names) -------------
 
+    def encoders(self):
+        return (("encoder_q.", self.encoder_q),) + ((("encoder_k.", self.encoder_k),) if self.encoder_k is not None else ())
+
     def state(self):
-        """encoder_q.*, encoder_k.*, queue, queue_ptr, optimizer.encoder_q.*.momentum_buffer."""
+        """encoder_q.*, then for MoCo encoder_k.*, queue, queue_ptr, for the memory bank
+        bank, then optimizer.encoder_q.*.momentum_buffer."""
         out = {}
-        for prefix, enc in (("encoder_q.", self.encoder_q), ("encoder_k.", self.encoder_k)):
+        for prefix, enc in self.encoders():
             for name, t in enc.state_dict().items():
                 out[prefix + name] = t.detach().clone()
-        out["queue"] = self.queue.clone()
-        out["queue_ptr"] = self.queue_ptr.clone()
+        if self.mechanism == "moco":
+            out["queue"] = self.queue.clone()
+            out["queue_ptr"] = self.queue_ptr.clone()
+        if self.mechanism == "memory-bank":
+            out["bank"] = self.bank.clone()
         for name, p in self.encoder_q.named_parameters():
             buf = self.optimizer.state.get(p, {}).get("momentum_buffer")
             if buf is not None:
@@ -233,11 +246,14 @@ class MoCo:
     def load_state(self, tensors):
         """Load an init dict. Momentum buffers, when present, become SGD's state so the
         first step already does buf = momentum*buf + d."""
-        for prefix, enc in (("encoder_q.", self.encoder_q), ("encoder_k.", self.encoder_k)):
+        for prefix, enc in self.encoders():
             sd = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
             enc.load_state_dict(sd, strict=True)  # load_state_dict casts to the module dtype
-        self.queue.copy_(tensors["queue"])
-        self.queue_ptr.copy_(tensors["queue_ptr"])
+        if self.mechanism == "moco":
+            self.queue.copy_(tensors["queue"])
+            self.queue_ptr.copy_(tensors["queue_ptr"])
+        if self.mechanism == "memory-bank":
+            self.bank = tensors["bank"].to(self.dtype).clone()
         names = dict(self.encoder_q.named_parameters())
         bufs = {k: v for k, v in tensors.items() if k.startswith("optimizer.encoder_q.")}
         if bufs:
@@ -300,8 +316,65 @@ class MoCo:
         logits, loss = self.logits_and_loss(q, k, queue)
         return loss, logits, k
 
-    def step(self, s, im_q, im_k, idx_shuffle, idx_shuffle2=None):
+    # --- the other two mechanisms of the paper's Fig. 2 ------------------------------
+
+    def end_to_end_loss(self, im_q, im_k, idx_shuffle):
+        """End-to-end: the keys are the other view of the same batch, encoded by encoder_q
+        with gradients. One encoder run over [queries; shuffled keys] as 2G devices: each
+        view's device chunks get their own BN statistics, running statistics follow the
+        queries' chunk 0. Returns the loss and the logits in moco-ref's column order
+        (row i: the positive, then the other keys in increasing order)."""
+        n = im_q.shape[0]
+        x = torch.cat([im_q, im_k[idx_shuffle]], dim=0)
+        out = F.normalize(forward_chunks(self.encoder_q, x, 2 * self.G), dim=1, eps=1e-12)
+        q, k = out[:n], out[n:][torch.argsort(idx_shuffle)]
+        sim = q @ k.T / self.T  # [n, n], the positive on the diagonal
+        loss = F.cross_entropy(sim, torch.arange(n))
+        rows = []
+        for i in range(n):
+            others = torch.cat([sim[i, :i], sim[i, i + 1:]])
+            rows.append(torch.cat([sim[i, i:i + 1], others]))
+        return loss, torch.stack(rows).detach()
+
+    def memory_bank_loss(self, im_q, index, negatives):
+        """Memory bank: the positive is the image's own bank row, the negatives the K rows
+        drawn for this step (shared by the batch); no gradient into the bank."""
+        q = self.query(im_q)
+        pos = self.bank[index]
+        neg = self.bank[negatives]
+        logits = torch.cat([(q * pos).sum(dim=1, keepdim=True), q @ neg.T], dim=1) / self.T
+        loss = F.cross_entropy(logits, torch.zeros(logits.shape[0], dtype=torch.long))
+        return loss, logits, q.detach(), pos
+
+    def step(self, s, im_q, im_k, idx_shuffle, idx_shuffle2=None, index=None, negatives=None):
         """One training step; returns {"logits": ..., "loss": ..., ["logits2": ...]}."""
+        n = im_q.shape[0]
+        if not self.shuffle_bn:  # the cheating ablation: keys keep their order across devices
+            idx_shuffle = torch.arange(n)
+            idx_shuffle2 = torch.arange(n) if idx_shuffle2 is not None else None
+        if self.mechanism != "moco":
+            out = {}
+            update = None
+            if self.mechanism == "end-to-end":
+                loss, logits = self.end_to_end_loss(im_q, im_k, idx_shuffle)
+                out["logits"] = logits
+                if self.symmetric:
+                    loss2, logits2 = self.end_to_end_loss(im_k, im_q, idx_shuffle2)
+                    loss = loss + loss2
+                    out["logits2"] = logits2
+            else:
+                loss, logits, q, pos = self.memory_bank_loss(im_q, index, negatives)
+                out["logits"] = logits.detach().clone()
+                update = (q, pos)
+            out["loss"] = loss.detach().clone()
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            if update is not None:  # v <- normalize(0.5 v + 0.5 q) for the batch's rows
+                q, pos = update
+                with torch.no_grad():
+                    self.bank[index] = F.normalize(0.5 * pos + 0.5 * q, dim=1, eps=1e-12)
+            return out
         m = momentum_at(self.moco_cfg, s)
         queue = self.queue.clone().detach()  # logits use the pre-enqueue queue
         out = {}
@@ -340,15 +413,16 @@ def run_case(cfg, init, inputs, dtype=torch.float64):
     prev = torch.get_default_dtype()
     torch.set_default_dtype(dtype)
     try:
-        moco = MoCo(cfg["model"], cfg["moco"], cfg["optim"], dtype=dtype)
+        bank_rows = init["bank"].shape[0] if "bank" in init else 0
+        moco = MoCo(cfg["model"], cfg["moco"], cfg["optim"], dtype=dtype, bank_rows=bank_rows)
         moco.load_state(init)
         expected = {}
         for s in range(int(cfg["steps"])):
             im_q = inputs[f"step.{s}.im_q"].to(dtype)
             im_k = inputs[f"step.{s}.im_k"].to(dtype)
-            idx = inputs[f"step.{s}.idx_shuffle"]
+            idx = inputs.get(f"step.{s}.idx_shuffle")
             idx2 = inputs.get(f"step.{s}.idx_shuffle2")
-            r = moco.step(s, im_q, im_k, idx, idx2)
+            r = moco.step(s, im_q, im_k, idx, idx2, inputs.get(f"step.{s}.index"), inputs.get(f"step.{s}.negatives"))
             expected[f"step.{s}.logits"] = r["logits"]
             expected[f"step.{s}.loss"] = r["loss"]
             if "logits2" in r:

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # moco-ref's cpu backend and PyTorch on the same MoCo step, side by side, in one go.
 #
-#   scripts/bench-vs-pytorch.sh [--widths "16 32 64"] [--rounds 3] [--threads 2] [--steps 20] [-- extra bench options]
+#   scripts/bench-vs-pytorch.sh [--widths "16 32 64"] [--rounds 3] [--threads 2] [--steps 20]
+#                               [--baseline DIR] [--java-opts "..."] [-- extra bench options]
 #
 # For each width it alternates moco-ref and PyTorch runs (--rounds of each, so drift on a noisy
 # machine hits both alike), takes the median of each side's per-run medians, and prints both and
-# the ratio moco-ref / PyTorch in images/s. Installs python3-torch when missing and root.
+# the ratio moco-ref / PyTorch in images/s. With --baseline DIR (another moco-ref checkout, e.g. a
+# git worktree of an earlier commit) that build runs too, in the same rotation, for a before/after
+# table. --java-opts goes to every moco-ref JVM (e.g. "-XX:UseAVX=2" to run the AVX2 path).
+# Installs python3-torch when missing and root.
 set -euo pipefail
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
-widths="16 32 64"; rounds=3; threads=2; steps=20; warmup=3
+widths="16 32 64"; rounds=3; threads=2; steps=20; warmup=3; baseline=""; java_opts=""
 while (($#)); do
   case "$1" in
     --widths) widths="$2"; shift 2 ;;
@@ -16,6 +20,8 @@ while (($#)); do
     --threads) threads="$2"; shift 2 ;;
     --steps) steps="$2"; shift 2 ;;
     --warmup) warmup="$2"; shift 2 ;;
+    --baseline) baseline="$(cd "$2" && pwd)"; shift 2 ;;
+    --java-opts) java_opts="$2"; shift 2 ;;
     --) shift; break ;;
     *) echo "bench-vs-pytorch: unknown option $1" >&2; exit 2 ;;
   esac
@@ -30,14 +36,24 @@ if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
   fi
 fi
 "$root/moco-ref" --version >/dev/null  # builds the jar first, outside the timings
+[[ -n "$baseline" ]] && "$baseline/moco-ref" --version >/dev/null
+export MOCOREF_JAVA_OPTS="${MOCOREF_JAVA_OPTS:-} $java_opts"
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 field() { /usr/bin/python3 -c "import json,sys; print(json.loads(sys.stdin.readline())['$1'])"; }
 
-printf '%-6s %14s %14s %8s %12s %12s\n' width moco-ref/s pytorch/s ratio rss-mocoref rss-pytorch
+if [[ -n "$baseline" ]]; then
+  printf '%-6s %14s %14s %14s %8s %8s %12s %12s %12s\n' width baseline/s moco-ref/s pytorch/s base/pt ratio rss-base rss-mocoref rss-pytorch
+else
+  printf '%-6s %14s %14s %8s %12s %12s\n' width moco-ref/s pytorch/s ratio rss-mocoref rss-pytorch
+fi
 for w in $widths; do
-  m_ips=(); p_ips=(); m_rss=(); p_rss=()
+  m_ips=(); p_ips=(); m_rss=(); p_rss=(); b_ips=(); b_rss=()
   for ((r = 0; r < rounds; r++)); do
+    if [[ -n "$baseline" ]]; then
+      b=$("$baseline/moco-ref" bench --backend cpu --threads "$threads" --width "$w" --steps "$steps" --warmup "$warmup" --json "${extra[@]}")
+      b_ips+=("$(field images_per_s <<<"$b")"); b_rss+=("$(field peak_rss_mib <<<"$b")")
+    fi
     m=$("$root/moco-ref" bench --backend cpu --threads "$threads" --width "$w" --steps "$steps" --warmup "$warmup" --json "${extra[@]}")
     p=$(/usr/bin/python3 "$root/scripts/bench_pytorch.py" --threads "$threads" --width "$w" --steps "$steps" --warmup "$warmup" "${extra[@]}")
     m_ips+=("$(field images_per_s <<<"$m")"); p_ips+=("$(field images_per_s <<<"$p")")
@@ -45,5 +61,11 @@ for w in $widths; do
   done
   mi=$(printf '%s\n' "${m_ips[@]}" | median); pi=$(printf '%s\n' "${p_ips[@]}" | median)
   mr=$(printf '%s\n' "${m_rss[@]}" | median); pr=$(printf '%s\n' "${p_rss[@]}" | median)
-  printf '%-6s %14s %14s %8.2f %12s %12s\n' "$w" "$mi" "$pi" "$(awk -v a="$mi" -v b="$pi" 'BEGIN {print a/b}')" "$mr" "$pr"
+  if [[ -n "$baseline" ]]; then
+    bi=$(printf '%s\n' "${b_ips[@]}" | median); br=$(printf '%s\n' "${b_rss[@]}" | median)
+    printf '%-6s %14s %14s %14s %8.2f %8.2f %12s %12s %12s\n' "$w" "$bi" "$mi" "$pi" "$(awk -v a="$bi" -v b="$pi" 'BEGIN {print a/b}')" \
+      "$(awk -v a="$mi" -v b="$pi" 'BEGIN {print a/b}')" "$br" "$mr" "$pr"
+  else
+    printf '%-6s %14s %14s %8.2f %12s %12s\n' "$w" "$mi" "$pi" "$(awk -v a="$mi" -v b="$pi" 'BEGIN {print a/b}')" "$mr" "$pr"
+  fi
 done

@@ -127,3 +127,59 @@ __kernel void enqueue_keys(__global float* queue, __global const float* keys, co
     const int r = i / dim, c = i - r * dim;
     queue[c * K + ptr + r] = keys[i];
 }
+
+// ---- the ablations' mechanisms (end-to-end, memory bank) ------------------------------------------
+
+// End-to-end's logits [n, n] from qk [2n, dim] (queries, then their keys): row i is
+// [q_i . k_i, q_i . k_j for every j != i in increasing order] / T. Work-item (i, j): one dot product.
+__kernel void batch_logits(__global const float* qk, const int n, const int dim, const float invT,
+                           __global float* logits) {
+    const int i = get_global_id(0) / n, j = get_global_id(0) % n;
+    if (i >= n) return;
+    float s = 0.0f;
+    for (int c = 0; c < dim; c++) s += qk[i * dim + c] * qk[(n + j) * dim + c];
+    logits[i * n + (j == i ? 0 : j < i ? j + 1 : j)] = s * invT;
+}
+
+// dqk [2n, dim]: a query's row sums g_ij k_j over its keys j, a key's row sums g_ij q_i over the
+// queries i (g = dLogits / T, at the column batch_logits put the pair in), each in index order.
+__kernel void batch_logits_backward(__global const float* dLogits, __global const float* qk, const int n, const int dim,
+                                    const float invT, __global float* dqk) {
+    const int r = get_global_id(0) / dim, c = get_global_id(0) % dim;
+    if (r >= 2 * n) return;
+    float s = 0.0f;
+    if (r < n) {
+        for (int j = 0; j < n; j++) s += dLogits[r * n + (j == r ? 0 : j < r ? j + 1 : j)] * invT * qk[(n + j) * dim + c];
+    } else {
+        const int j = r - n;
+        for (int i = 0; i < n; i++) s += dLogits[i * n + (j == i ? 0 : j < i ? j + 1 : j)] * invT * qk[i * dim + c];
+    }
+    dqk[r * dim + c] = s;
+}
+
+// out[i, :] = table[index[i], :], rows of cols floats.
+__kernel void gather_rows(__global const float* table, const int cols, __global const int* index, __global float* out,
+                          const int total) {
+    const int e = get_global_id(0);
+    if (e >= total) return;
+    const int i = e / cols, c = e - i * cols;
+    out[e] = table[index[i] * cols + c];
+}
+
+// out[c, i] = table[index[i], c]: rows become columns [cols, k], as the queue holds its keys.
+__kernel void gather_columns(__global const float* table, const int cols, __global const int* index, const int k,
+                             __global float* out) {
+    const int e = get_global_id(0);
+    if (e >= k * cols) return;
+    const int c = e / k, i = e - c * k;
+    out[e] = table[index[i] * cols + c];
+}
+
+// table[index[i], :] = src[i, :] (distinct indices, so no two work-items write one place).
+__kernel void scatter_rows(__global const float* src, const int cols, __global const int* index, __global float* table,
+                           const int total) {
+    const int e = get_global_id(0);
+    if (e >= total) return;
+    const int i = e / cols, c = e - i * cols;
+    table[index[i] * cols + c] = src[e];
+}

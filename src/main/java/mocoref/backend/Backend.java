@@ -28,6 +28,13 @@ public interface Backend {
     MocoModel create(MocoConfig config, Map<String, StoredTensor> init, String where);
 
     /**
+     * This backend with {@code --detect-anomaly}: every model it creates checks its layers' outputs
+     * and gradients (and its parameters after each update) for NaN and infinity, and stops at the
+     * first with a {@link Diverged} that names the layer and the value. Slow: for debugging.
+     */
+    Backend detectingAnomalies();
+
+    /**
      * An eval-mode encoder from the tensors named {@code prefix + torchvision name} in
      * {@code state} (e.g. prefix "encoder_q." for a MoCo state, "" for a plain state dict).
      */

@@ -65,7 +65,9 @@ public final class BenchCommand implements Callable<Integer> {
         if (warmup < 0) throw new MocoRefException("--warmup must be at least 0, got " + warmup);
         MocoConfig config = mocoOptions.config(modelOptions.model(), modelOptions.image());
         Backend b = openCl.backend(backend, threads);
-        MocoModel model = b.create(config, FreshState.of(config, seed), "bench");
+        // a memory bank as large as Fashion-MNIST's train set (the gathers' cost does not depend on it much)
+        int bankRows = Math.max(60000, config.batch());
+        MocoModel model = b.create(config, FreshState.of(config, seed, bankRows), "bench");
         Random rng = new Random(seed);
         int n = config.batch();
         int[] shape = {n, config.image()[0], config.image()[1], config.image()[2]};
@@ -74,8 +76,13 @@ public final class BenchCommand implements Callable<Integer> {
         for (int s = 0; s < warmup + steps; s++) {
             int[] idx = Permutations.random(rng, n);
             int[] idx2 = config.symmetric() ? Permutations.random(rng, n) : null;
+            int[] index = null, negatives = null;
+            if (config.mechanism() == MocoConfig.Mechanism.MEMORY_BANK) {
+                index = java.util.Arrays.copyOf(Permutations.random(rng, bankRows), n);
+                negatives = rng.ints(config.K(), 0, bankRows).toArray();
+            }
             long t0 = System.nanoTime();
-            model.step(new StepInput(imQ, imK, idx, idx2, config.m(), config.lr(), false));
+            model.step(new StepInput(imQ, imK, idx, idx2, config.m(), config.lr(), false, index, negatives));
             long t1 = System.nanoTime();
             if (s >= warmup) ms[s - warmup] = (t1 - t0) / 1e6;
         }
@@ -107,6 +114,7 @@ public final class BenchCommand implements Callable<Integer> {
             o.put("mlp", config.model().mlp());
             o.put("devices", config.devices());
             o.put("symmetric", config.symmetric());
+            o.put("mechanism", config.mechanism().id());
             o.put("java", System.getProperty("java.version"));
             out.println(o.toString());
         } else {

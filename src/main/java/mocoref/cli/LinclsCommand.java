@@ -60,6 +60,10 @@ public final class LinclsCommand implements Callable<Integer> {
             description = "extract un-augmented training features once and train on them (fast; no augmentation)")
     boolean cachedFeatures;
 
+    @Option(names = "--fixed", description = "with --cached-features: train with --lr and --wd as given (main_lincls.py's protocol) "
+            + "instead of choosing them on a held-out tenth of the train set (also implied by giving --lr or --wd)")
+    boolean fixed;
+
     @Override
     public Integer call() {
         if (epochs < 1) throw new MocoRefException("--epochs must be positive, got " + epochs);
@@ -85,7 +89,24 @@ public final class LinclsCommand implements Callable<Integer> {
         FeatureExtractor.Features testFeatures = EvalCommands.extract(encoder, test, normalize, batchSize, out);
         long t0 = System.nanoTime();
         LinearEval.Result r;
-        if (cachedFeatures) {
+        boolean select = cachedFeatures && !fixed && !spec.commandLine().getParseResult().hasMatchedOption("--lr")
+                && !spec.commandLine().getParseResult().hasMatchedOption("--wd");
+        if (select) {
+            FeatureExtractor.Features trainFeatures = EvalCommands.extract(encoder, train, normalize, batchSize, out);
+            t0 = System.nanoTime();
+            out.printf("lincls: choosing lr in %s and wd in %s on a held-out %.0f%% of the train set (%d epochs each)%n",
+                    java.util.Arrays.toString(LinearEval.GRID_LR), java.util.Arrays.toString(LinearEval.GRID_WD), 100 * LinearEval.HOLD_OUT,
+                    LinearEval.SELECT_EPOCHS);
+            out.flush();
+            LinearEval.Selection sel = LinearEval.selected(trainFeatures, testFeatures, train.numClasses(), s, LinearEval.GRID_LR,
+                    LinearEval.GRID_WD, LinearEval.SELECT_EPOCHS, line -> {
+                        out.println(line);
+                        out.flush();
+                    });
+            out.printf("lincls: chose lr %s, wd %s; retrained on the whole train set for %d epochs%n", EvalCommands.number(sel.lr()),
+                    EvalCommands.number(sel.weightDecay()), epochs);
+            r = sel.result();
+        } else if (cachedFeatures) {
             FeatureExtractor.Features trainFeatures = EvalCommands.extract(encoder, train, normalize, batchSize, out);
             t0 = System.nanoTime();
             r = LinearEval.cached(trainFeatures, testFeatures, train.numClasses(), s, e -> epochLine(out, e));

@@ -30,6 +30,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
             DevicesCommand.class,
             ExportCommand.class,
             PlotCommand.class,
+            AblateCommand.class,
         })
 public final class Main implements Callable<Integer> {
     /** Bad input: a MocoRefException's message, one line. */

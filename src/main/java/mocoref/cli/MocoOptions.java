@@ -9,8 +9,15 @@ final class MocoOptions {
     @Option(names = {"-b", "--batch-size"}, defaultValue = "256", description = "mini-batch size N (default: ${DEFAULT-VALUE})")
     int batch;
 
-    @Option(names = "--moco-k", defaultValue = "4096", description = "queue length K (default: ${DEFAULT-VALUE})")
-    int k;
+    @Option(names = "--moco-k", description = "negatives per query K: the queue length (default 4096); end-to-end: batch - 1, its only value")
+    Integer kOption;
+
+    @Option(names = "--mechanism", defaultValue = "moco",
+            description = "where the keys come from: moco (queue + momentum encoder), end-to-end (the batch, with gradients), memory-bank (default: ${DEFAULT-VALUE})")
+    String mechanism;
+
+    @Option(names = "--no-shuffle-bn", description = "encode keys without shuffling them across the logical devices (the paper's cheating ablation)")
+    boolean noShuffleBn;
 
     @Option(names = "--moco-m", defaultValue = "0.99", description = "key encoder momentum m (default: ${DEFAULT-VALUE})")
     double m;
@@ -33,8 +40,18 @@ final class MocoOptions {
     @Option(names = "--wd", defaultValue = "5e-4", description = "weight decay (default: ${DEFAULT-VALUE})")
     double wd;
 
+    MocoConfig.Mechanism mechanism() {
+        return MocoConfig.Mechanism.parse(mechanism);
+    }
+
+    /** K: as given, else 4096, or batch - 1 for end-to-end (whose dictionary is the batch). */
+    int k() {
+        if (kOption != null) return kOption;
+        return mechanism() == MocoConfig.Mechanism.END_TO_END ? batch - 1 : 4096;
+    }
+
     MocoConfig config(ResNetConfig model, int[] image) {
-        return new MocoConfig(model, k, m, t, devices, MocoConfig.MomentumSchedule.CONSTANT, 0, 0, symmetric,
-                lr, momentum, wd, batch, image).validate();
+        return new MocoConfig(model, k(), m, t, devices, MocoConfig.MomentumSchedule.CONSTANT, 0, 0, symmetric,
+                lr, momentum, wd, batch, image, mechanism(), !noShuffleBn).validate();
     }
 }

@@ -90,6 +90,9 @@ public final class TrainCommand implements Callable<Integer> {
             description = "first print kNN and linear-probe accuracy on the raw pixels, for scale (default: ${DEFAULT-VALUE})")
     boolean baselines;
 
+    @Option(names = "--detect-anomaly", description = "check every layer's outputs and gradients for NaN and infinity, and stop at the first, naming it (slow: for debugging)")
+    boolean detectAnomaly;
+
     @Option(names = "--resume", description = "checkpoint file, or run directory (its checkpoint_last.safetensors), to continue")
     Path resume;
 
@@ -132,24 +135,28 @@ public final class TrainCommand implements Callable<Integer> {
                 train.channels(), train.height(), train.width(), train.numClasses(), (System.nanoTime() - t0) / 1e9);
         if (resume == null) {
             String preset = aug != null ? aug : augPlus ? "v2" : (channels == 1 ? "fashion" : "v1");
-            config = new TrainConfig(modelOptions.model(), size, mocoOptions.k, mocoOptions.m, mocoOptions.t, mocoOptions.devices,
+            config = new TrainConfig(modelOptions.model(), size, mocoOptions.k(), mocoOptions.m, mocoOptions.t, mocoOptions.devices,
                     mocoOptions.symmetric, mCos, mocoOptions.lr, mocoOptions.momentum, mocoOptions.wd, cos, schedule, epochs,
                     mocoOptions.batch, preset, seed, dataDir.toAbsolutePath().toString(), subset, knnK, knnT,
-                    train.channelMean(), safeStd(train.channelStd()));
+                    train.channelMean(), safeStd(train.channelStd()), mocoOptions.mechanism(), !mocoOptions.noShuffleBn);
             config.moco(); // refuses inconsistent K, batch and devices before any work
             if (out == null) out = Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         }
         Backend b = openCl.backend(backend, threads);
+        if (detectAnomaly) b = b.detectingAnomalies();
         int usedThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         log.println("model: " + config);
         log.println("backend: " + b.name() + ", " + usedThreads + " threads; run directory: " + out);
         if (checkpoint != null) truncateMetrics(out.resolve(Plots.METRICS), checkpoint.epoch());
         if (checkpoint == null && baselines) {
             long tb = System.nanoTime();
-            Probes.Result raw = Probes.rawPixels(train, test, new Normalize(config.normalizeMean(), config.normalizeStd()),
-                    config.knnK(), config.knnT(), config.seed(), usedThreads);
-            log.printf("raw pixels, for scale: kNN top-1 %.2f%%, linear probe top-1 %.2f%% (%.0fs)%n", 100 * raw.knnTop1(),
-                    100 * raw.linearTop1(), (System.nanoTime() - tb) / 1e9);
+            Probes.Result raw;
+            try (mocoref.train.Progress p = mocoref.train.Progress.start("raw-pixel baselines", Probes.rawPixelSteps(), log)) {
+                raw = Probes.rawPixels(train, test, new Normalize(config.normalizeMean(), config.normalizeStd()),
+                        config.knnK(), config.knnT(), config.seed(), usedThreads, p);
+            }
+            log.printf("raw pixels, for scale: kNN top-1 %.2f%%, linear probe top-1 %.2f%% (lr %s, wd %s chosen on held-out data) (%.0fs)%n",
+                    100 * raw.knnTop1(), 100 * raw.linearTop1(), raw.linearLr(), raw.linearWd(), (System.nanoTime() - tb) / 1e9);
         }
         Trainer.EpochStats last = new Trainer(config, b, usedThreads, out, log, System.console() != null).run(train, test, checkpoint);
         if (last != null) {
@@ -163,7 +170,7 @@ public final class TrainCommand implements Callable<Integer> {
         return spec.commandLine().getParseResult().hasMatchedOption(option);
     }
 
-    private static double[] safeStd(double[] std) {
+    static double[] safeStd(double[] std) {
         double[] s = std.clone();
         for (int i = 0; i < s.length; i++) if (!(s[i] > 0)) s[i] = 1; // a constant channel: leave it unscaled
         return s;

@@ -330,6 +330,54 @@ public final class CpuDevice implements Device {
     }
 
     @Override
+    public void batchLogits(Buffer qkb, int n, int dim, double T, Buffer logitsb) {
+        float[] qk = data(qkb), logits = data(logitsb);
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                double dot = 0;
+                for (int c = 0; c < dim; c++) dot += (double) qk[i * dim + c] * qk[(n + j) * dim + c];
+                logits[i * n + (j == i ? 0 : j < i ? j + 1 : j)] = (float) (dot / T);
+            }
+        }
+    }
+
+    @Override
+    public void batchLogitsBackward(Buffer dLogitsb, Buffer qkb, int n, int dim, double T, Buffer dqkb) {
+        float[] dl = data(dLogitsb), qk = data(qkb), dqk = data(dqkb);
+        java.util.Arrays.fill(dqk, 0, 2 * n * dim, 0f);
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                float g = (float) (dl[i * n + (j == i ? 0 : j < i ? j + 1 : j)] / T);
+                for (int c = 0; c < dim; c++) {
+                    dqk[i * dim + c] += g * qk[(n + j) * dim + c];
+                    dqk[(n + j) * dim + c] += g * qk[i * dim + c];
+                }
+            }
+        }
+    }
+
+    @Override
+    public void gatherRows(Buffer table, int cols, int[] index, Buffer out) {
+        float[] t = data(table), o = data(out);
+        for (int i = 0; i < index.length; i++) System.arraycopy(t, index[i] * cols, o, i * cols, cols);
+    }
+
+    @Override
+    public void gatherColumns(Buffer table, int cols, int[] index, Buffer out) {
+        float[] t = data(table), o = data(out);
+        int k = index.length;
+        for (int i = 0; i < k; i++) {
+            for (int c = 0; c < cols; c++) o[c * k + i] = t[index[i] * cols + c];
+        }
+    }
+
+    @Override
+    public void scatterRows(Buffer src, int cols, int[] index, Buffer table) {
+        float[] s = data(src), t = data(table);
+        for (int i = 0; i < index.length; i++) System.arraycopy(s, i * cols, t, index[i] * cols, cols);
+    }
+
+    @Override
     public void momentumUpdate(Buffer kb, Buffer qb, long n, double m) {
         float[] k = data(kb), q = data(qb);
         for (int i = 0; i < n; i++) k[i] = (float) (k[i] * m + q[i] * (1.0 - m));

@@ -623,8 +623,101 @@ public final class DataParallelDevice implements Device {
         }
     }
 
+    /**
+     * End-to-end's logits pair every query with every key, which live on different devices: through
+     * the host, on device 0 (an ablation's operation, not the default step's).
+     */
+    @Override
+    public void batchLogits(Buffer qk, int n, int dim, double T, Buffer logits) {
+        Device first = devices.get(0);
+        Buffer all = firstScratch("qk", (long) 2 * n * dim), out = firstScratch("logits", (long) n * n);
+        float[] v = new float[2 * n * dim], l = new float[n * n];
+        read(qk, 0, v, 0, v.length);
+        first.write(v, 0, all, 0, v.length);
+        first.batchLogits(all, n, dim, T, out);
+        first.read(out, 0, l, 0, l.length);
+        write(l, 0, logits, 0, l.length);
+    }
+
+    @Override
+    public void batchLogitsBackward(Buffer dLogits, Buffer qk, int n, int dim, double T, Buffer dqk) {
+        Device first = devices.get(0);
+        Buffer dl = firstScratch("dlogits", (long) n * n), all = firstScratch("qk", (long) 2 * n * dim),
+                out = firstScratch("dqk", (long) 2 * n * dim);
+        float[] g = new float[n * n], v = new float[2 * n * dim];
+        read(dLogits, 0, g, 0, g.length);
+        read(qk, 0, v, 0, v.length);
+        first.write(g, 0, dl, 0, g.length);
+        first.write(v, 0, all, 0, v.length);
+        first.batchLogitsBackward(dl, all, n, dim, T, out);
+        first.read(out, 0, v, 0, v.length);
+        write(v, 0, dqk, 0, v.length);
+    }
+
+    private final java.util.Map<String, Buffer> firstScratch = new java.util.HashMap<>();
+
+    /** Device 0's scratch buffer {@code name} of {@code floats} floats, made once per name and size. */
+    private Buffer firstScratch(String name, long floats) {
+        return firstScratch.computeIfAbsent(name + "/" + floats, k -> devices.get(0).buffer(floats));
+    }
+
+    /** From a replicated table each device gathers its own rows; from batch rows, through the host. */
+    @Override
+    public void gatherRows(Buffer table, int cols, int[] index, Buffer out) {
+        DpBuffer t = dp(table), o = dp(out);
+        if (t.kind == Kind.REPLICATED && o.kind == Kind.ROWS) {
+            for (int i = 0; i < d; i++) {
+                int[] mine = Arrays.copyOfRange(index, o.start[i], o.start[i + 1]);
+                if (mine.length > 0) devices.get(i).gatherRows(state(table, i), cols, mine, o.parts[i]);
+            }
+            return;
+        }
+        float[] all = new float[Math.toIntExact(t.floats)], g = new float[index.length * cols];
+        read(table, 0, all, 0, all.length);
+        for (int i = 0; i < index.length; i++) System.arraycopy(all, index[i] * cols, g, i * cols, cols);
+        write(g, 0, out, 0, g.length);
+    }
+
+    @Override
+    public void gatherColumns(Buffer table, int cols, int[] index, Buffer out) {
+        DpBuffer t = dp(table), o = dp(out);
+        if (t.kind == Kind.REPLICATED && o.kind == Kind.REPLICATED) { // every replica gathers the same columns
+            for (int i = 0; i < d; i++) devices.get(i).gatherColumns(state(table, i), cols, index, state(out, i));
+            return;
+        }
+        float[] all = new float[Math.toIntExact(t.floats)], g = new float[index.length * cols];
+        read(table, 0, all, 0, all.length);
+        for (int i = 0; i < index.length; i++) for (int c = 0; c < cols; c++) g[c * index.length + i] = all[index[i] * cols + c];
+        write(g, 0, out, 0, g.length);
+    }
+
+    /** Into a replicated table, every replica takes all the rows (through the host, as enqueue's keys). */
+    @Override
+    public void scatterRows(Buffer src, int cols, int[] index, Buffer table) {
+        float[] rows = new float[index.length * cols];
+        read(src, 0, rows, 0, rows.length);
+        DpBuffer t = dp(table);
+        if (t.kind == Kind.REPLICATED) {
+            Buffer[] scratch = scratch(rows.length);
+            for (int i = 0; i < d; i++) {
+                devices.get(i).write(rows, 0, scratch[i], 0, rows.length);
+                devices.get(i).scatterRows(scratch[i], cols, index, state(table, i));
+            }
+            return;
+        }
+        float[] all = new float[Math.toIntExact(t.floats)];
+        read(table, 0, all, 0, all.length);
+        for (int i = 0; i < index.length; i++) System.arraycopy(rows, i * cols, all, index[i] * cols, cols);
+        write(all, 0, table, 0, all.length);
+    }
+
+    /** k = k m + q (1 - m) on every replica (state), or on each device's rows (batch rows). */
     @Override
     public void momentumUpdate(Buffer k, Buffer q, long n, double m) {
+        if (dp(k).kind == Kind.ROWS) {
+            elementwise(k, Math.toIntExact(n), (dev, i, local) -> dev.momentumUpdate(dp(k).parts[i], dp(q).parts[i], local, m));
+            return;
+        }
         for (int i = 0; i < d; i++) devices.get(i).momentumUpdate(state(k, i), state(q, i), n, m);
     }
 
@@ -650,19 +743,25 @@ public final class DataParallelDevice implements Device {
         }
     }
 
-    /** Per device, a scratch buffer that receives all N keys for that replica's queue. */
+    /** Per device, scratch buffers that receive rows every replica takes (enqueue's keys, the bank's rows). */
     private final List<Buffer[]> keyScratch = new ArrayList<>();
+
+    /** Per device, a scratch buffer of {@code floats} floats (made once per size). */
+    private Buffer[] scratch(int floats) {
+        Buffer[] scratch = keyScratch.stream().filter(s -> s[0].floats() == floats).findFirst().orElse(null);
+        if (scratch == null) {
+            scratch = new Buffer[d];
+            for (int i = 0; i < d; i++) scratch[i] = devices.get(i).buffer(floats);
+            keyScratch.add(scratch);
+        }
+        return scratch;
+    }
 
     @Override
     public void enqueue(Buffer queue, Buffer keys, int n, int dim, int kq, int ptr) {
         float[] all = new float[n * dim];
         read(keys, 0, all, 0, all.length);
-        Buffer[] scratch = keyScratch.stream().filter(s -> s[0].floats() == all.length).findFirst().orElse(null);
-        if (scratch == null) {
-            scratch = new Buffer[d];
-            for (int i = 0; i < d; i++) scratch[i] = devices.get(i).buffer(all.length);
-            keyScratch.add(scratch);
-        }
+        Buffer[] scratch = scratch(all.length);
         for (int i = 0; i < d; i++) {
             devices.get(i).write(all, 0, scratch[i], 0, all.length);
             devices.get(i).enqueue(state(queue, i), scratch[i], n, dim, kq, ptr);

@@ -195,6 +195,25 @@ public interface Device extends AutoCloseable {
      */
     void crossEntropy(Buffer logits, int rows, int cols, int meanOver, Buffer dLogits, Buffer lossAndHit);
 
+    /**
+     * End-to-end's logits [n, n] from qk [2n, dim] (rows 0..n-1 the queries, n..2n-1 their keys):
+     * row i is [q_i.k_i, q_i.k_j for every j != i in increasing order] / T, the positive first and
+     * the batch's other keys as the negatives.
+     */
+    void batchLogits(Buffer qk, int n, int dim, double T, Buffer logits);
+
+    /** dqk [2n, dim] = the gradient of {@link #batchLogits} for dLogits [n, n]: into the queries (rows 0..n-1) and the keys (rows n..). */
+    void batchLogitsBackward(Buffer dLogits, Buffer qk, int n, int dim, double T, Buffer dqk);
+
+    /** out[i, :] = table[index[i], :] for table [*, cols] and out [index.length, cols]. */
+    void gatherRows(Buffer table, int cols, int[] index, Buffer out);
+
+    /** out[:, i] = table[index[i], :] for table [*, cols] and out [cols, index.length] (rows become columns, as the queue holds its keys). */
+    void gatherColumns(Buffer table, int cols, int[] index, Buffer out);
+
+    /** table[index[i], :] = src[i, :] for src [index.length, cols] (distinct indices). */
+    void scatterRows(Buffer src, int cols, int[] index, Buffer table);
+
     /** builder.py's momentum update: k[i] = k[i] m + q[i] (1 - m) for i < n. */
     void momentumUpdate(Buffer k, Buffer q, long n, double m);
 

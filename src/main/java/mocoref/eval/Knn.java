@@ -136,12 +136,16 @@ public final class Knn {
         return new KnnResult((double) top1 / m, (double) top5 / m);
     }
 
-    /** The position of {@code label} when classes are sorted by score, descending, ties by class index. */
+    /**
+     * The position of {@code label} when classes are sorted by score, descending, ties by class
+     * index; {@code classes} (last) when any score is NaN.
+     */
     static int rank(double[] scores, int off, int classes, int label) {
         double s = scores[off + label];
         int rank = 0;
         for (int c = 0; c < classes; c++) {
             double o = scores[off + c];
+            if (Double.isNaN(o)) return classes; // a diverged classifier scores NaN: never a hit
             if (o > s || (o == s && c < label)) rank++;
         }
         return rank;

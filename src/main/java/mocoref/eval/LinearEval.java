@@ -115,6 +115,91 @@ public final class LinearEval {
         }
     }
 
+    /** The learning rates and weight decays {@link #selected} tries by default: log-spaced around main_lincls.py's. */
+    public static final double[] GRID_LR = {0.1, 0.3, 1, 3, 10, 30};
+    public static final double[] GRID_WD = {0, 1e-4};
+    /** The fraction of the training set held out to choose on, and the epochs of each try. */
+    public static final double HOLD_OUT = 0.1;
+    public static final int SELECT_EPOCHS = 10;
+
+    /**
+     * The settings chosen on held-out data, each try's held-out top-1 (in grid order: lr major, wd
+     * minor), and the result of retraining on the whole training set with the choice.
+     */
+    public record Selection(double lr, double weightDecay, double[] lrs, double[] wds, double[] heldOutTop1, Result result) {}
+
+    /**
+     * The linear probe with its learning rate and weight decay chosen on held-out data instead of
+     * fixed: a class-balanced {@link #HOLD_OUT} of the training features (seeded) is set aside, a
+     * classifier is trained on the rest for {@code selectEpochs} epochs (the schedule's milestones
+     * scaled) with every (lr, wd) of the grid, the pair with the best held-out top-1 wins (the first
+     * in grid order among equals), and the classifier is retrained on the whole training set with it
+     * for {@code s.epochs()} epochs and evaluated on the test set once. The test set never takes part
+     * in the choice.
+     */
+    public static Selection selected(FeatureExtractor.Features train, FeatureExtractor.Features test, int classes, Settings s,
+                                     double[] lrs, double[] wds, int selectEpochs, Consumer<String> log) {
+        int[][] split = holdOut(train.labels(), train.n(), classes, HOLD_OUT, s.seed());
+        FeatureExtractor.Features fit = rows(train, split[0]), held = rows(train, split[1]);
+        double[] top1 = new double[lrs.length * wds.length];
+        int best = 0;
+        for (int i = 0; i < lrs.length; i++) {
+            for (int j = 0; j < wds.length; j++) {
+                Settings t = new Settings(selectEpochs, lrs[i], defaultMilestones(selectEpochs), s.batchSize(), s.momentum(), wds[j],
+                        s.seed(), s.threads());
+                int k = i * wds.length + j;
+                top1[k] = cached(fit, held, classes, t, e -> { }).last().top1();
+                if (top1[k] > top1[best]) best = k;
+                log.accept(String.format(java.util.Locale.ROOT, "held-out: lr %s wd %s -> top-1 %.2f%%", lrs[i], wds[j], 100 * top1[k]));
+            }
+        }
+        double lr = lrs[best / wds.length], wd = wds[best % wds.length];
+        Settings chosen = new Settings(s.epochs(), lr, s.milestones(), s.batchSize(), s.momentum(), wd, s.seed(), s.threads());
+        return new Selection(lr, wd, lrs.clone(), wds.clone(), top1, cached(train, test, classes, chosen, e -> { }));
+    }
+
+    /**
+     * {fit rows, held-out rows}: per class, a seeded shuffle of its rows, the first
+     * round(fraction * count) of them held out (at least one when the class has two or more).
+     */
+    static int[][] holdOut(int[] labels, int n, int classes, double fraction, long seed) {
+        List<List<Integer>> byClass = new ArrayList<>();
+        for (int c = 0; c < classes; c++) byClass.add(new ArrayList<>());
+        for (int i = 0; i < n; i++) byClass.get(labels[i]).add(i);
+        SplittableRandom rng = new SplittableRandom(seed ^ 0x686f6c646f7574L);
+        boolean[] held = new boolean[n];
+        for (List<Integer> rows : byClass) {
+            for (int i = rows.size() - 1; i > 0; i--) {
+                int j = rng.nextInt(i + 1);
+                Integer t = rows.get(i);
+                rows.set(i, rows.get(j));
+                rows.set(j, t);
+            }
+            int k = rows.size() < 2 ? 0 : Math.max(1, (int) Math.round(fraction * rows.size()));
+            for (int i = 0; i < k; i++) held[rows.get(i)] = true;
+        }
+        int h = 0;
+        for (boolean b : held) if (b) h++;
+        int[] fit = new int[n - h], out = new int[h];
+        for (int i = 0, a = 0, b = 0; i < n; i++) {
+            if (held[i]) out[b++] = i;
+            else fit[a++] = i;
+        }
+        return new int[][] {fit, out};
+    }
+
+    /** The given rows of a feature set (dataset order kept). */
+    static FeatureExtractor.Features rows(FeatureExtractor.Features f, int[] rows) {
+        int d = f.featureDim();
+        float[] x = new float[rows.length * d];
+        int[] labels = new int[rows.length];
+        for (int i = 0; i < rows.length; i++) {
+            System.arraycopy(f.features(), rows[i] * d, x, i * d, d);
+            labels[i] = f.labels()[rows[i]];
+        }
+        return new FeatureExtractor.Features(x, null, labels, rows.length, d, 0);
+    }
+
     /** Row i of the batch is row {@code rows[i]} of {@code x}, with label {@code labels[rows[i]]}. */
     private record Batch(float[] x, int[] rows, int[] labels) {}
 

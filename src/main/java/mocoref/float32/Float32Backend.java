@@ -19,14 +19,29 @@ public final class Float32Backend implements Backend {
     private final String name;
     private final Supplier<Device> devices;
     private final String description;
+    private final boolean detectAnomalies;
 
     /** {@code devices} makes a device each time one is needed; its first one is asked to describe itself. */
     public Float32Backend(String name, Supplier<Device> devices) {
+        this(name, devices, describe(devices), false);
+    }
+
+    private Float32Backend(String name, Supplier<Device> devices, String description, boolean detectAnomalies) {
         this.name = name;
         this.devices = devices;
+        this.description = description;
+        this.detectAnomalies = detectAnomalies;
+    }
+
+    private static String describe(Supplier<Device> devices) {
         try (Device d = devices.get()) {
-            this.description = d.describe();
+            return d.describe();
         }
+    }
+
+    @Override
+    public Backend detectingAnomalies() {
+        return new Float32Backend(name, devices, description, true);
     }
 
     @Override
@@ -51,7 +66,9 @@ public final class Float32Backend implements Backend {
 
     @Override
     public MocoModel create(MocoConfig config, Map<String, StoredTensor> init, String where) {
-        return new Float32MoCo(config, init, where, devices.get());
+        Float32MoCo m = new Float32MoCo(config, init, where, devices.get());
+        if (detectAnomalies) m.detectAnomalies();
+        return m;
     }
 
     @Override

@@ -37,6 +37,8 @@ final class Float32ResNet {
     private final Buffer features, hidden, hiddenRelu, output;
     private final Activation dLast, dStem, dPooled, dStemConv;
     private final Buffer dFeatures, dHidden;
+    /** --detect-anomaly's checks, or null. */
+    private Anomalies anomalies;
 
     /**
      * The network on {@code weights} for {@code batch} images [C, H, W] = {@code image}; trainable
@@ -89,6 +91,20 @@ final class Float32ResNet {
         dStemConv = trainable ? pool.get(n, w, sh, sw, t + 1) : null;
     }
 
+    /** Checks every layer's output and gradient from now on (--detect-anomaly). */
+    void detectAnomalies(Anomalies a) {
+        anomalies = a;
+        for (ResidualBlock b : blocks) b.anomalies = a;
+    }
+
+    private void check(String what, Activation a) {
+        if (anomalies != null) anomalies.activation(what, a);
+    }
+
+    private void check(String what, Buffer b, long n) {
+        if (anomalies != null) anomalies.buffer(what, b, n);
+    }
+
     /** Where the next forward reads its images [N, C, H, W] from (write or shuffle them in). */
     Activation input() {
         return input;
@@ -96,8 +112,11 @@ final class Float32ResNet {
 
     /** {@link #input()} -> the head's output [N, dim] (valid until the next forward); training mode over {@code groups} devices, or {@link #EVAL}. */
     Buffer forward(int groups) {
+        check("the input images", input);
         conv1.forward(input, stemConv);
+        check("conv1", stemConv);
         ResidualBlock.bn(bn1, stemConv, null, true, stemOut, groups);
+        check("bn1 + relu", stemOut);
         Activation h = stemOut;
         if (maxpool != null) {
             maxpool.forward(stemOut, pooled);
@@ -105,13 +124,17 @@ final class Float32ResNet {
         }
         for (ResidualBlock b : blocks) h = b.forward(h, groups);
         avgpool.forward(h, features);
+        int dim = layout.config().dim();
+        check("avgpool", features, (long) batch * layout.config().featureChannels());
         if (fc2 == null) {
             fc.forward(features, output, batch);
         } else {
             fc.forward(features, hidden, batch);
+            check(layout.head().get(0).name(), hidden, (long) batch * layout.head().get(0).out());
             device.relu(hidden, hiddenRelu, batch * layout.head().get(0).out());
             fc2.forward(hiddenRelu, output, batch);
         }
+        check(layout.head().get(layout.head().size() - 1).name(), output, (long) batch * dim);
         if (groups != EVAL) weights.countBatch();
         return output;
     }
@@ -124,6 +147,7 @@ final class Float32ResNet {
     /** dOut [N, dim] -> adds into every parameter's gradient (the image gradient is not needed). */
     void backward(Buffer dOut) {
         if (!trainable) throw new IllegalStateException("this encoder was built without gradients");
+        check("the gradient at the head's output", dOut, (long) batch * layout.config().dim());
         if (fc2 == null) {
             fc.backward(dOut, features, dFeatures, batch);
         } else {
@@ -131,6 +155,7 @@ final class Float32ResNet {
             device.reluBackward(dHidden, hiddenRelu, dHidden, batch * layout.head().get(0).out());
             fc.backward(dHidden, features, dFeatures, batch);
         }
+        check("the gradient at the features", dFeatures, (long) batch * layout.config().featureChannels());
         avgpool.backward(dFeatures, dLast);
         Activation d = dLast;
         for (int i = blocks.size() - 1; i >= 0; i--) d = blocks.get(i).backward(d);
@@ -139,6 +164,10 @@ final class Float32ResNet {
             d = dPooled;
         }
         bn1.backward(d, stemOut, stemConv, dStem, dStemConv);
+        check("gradient at conv1's output", dStemConv);
         conv1.backwardWeight(dStemConv, input);
+        if (anomalies != null) { // every parameter's gradient, by name
+            for (EncoderWeights.Entry e : weights.entries()) anomalies.buffer("the gradient of " + e.name(), weights.grad, e.offset(), e.size());
+        }
     }
 }

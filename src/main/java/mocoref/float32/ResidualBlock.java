@@ -31,11 +31,15 @@ final class ResidualBlock {
     private final Activation[] dh, da; // gradients at h[s] and a[s]
     private Activation x;
     final int outChannels, outH, outW;
+    private final ResNetLayout.Block spec;
+    /** --detect-anomaly's checks, or null. */
+    Anomalies anomalies;
 
     /** The block on activations [n, spec.inChannels(), inH, inW]. */
     ResidualBlock(Device device, EncoderWeights weights, ResNetLayout.Block spec, int n, int inH, int inW, int maxGroups,
                   boolean trainable, ActivationPool pool) {
         this.device = device;
+        this.spec = spec;
         stages = spec.convs().size();
         convs = new Device.Conv2d[stages];
         norms = new Device.BatchNorm2d[stages];
@@ -85,17 +89,23 @@ final class ResidualBlock {
         Activation in = x;
         for (int s = 0; s < stages - 1; s++) {
             convs[s].forward(in, h[s]);
+            check(spec.convs().get(s).name(), h[s]);
             bn(norms[s], h[s], null, true, a[s], groups);
+            check(spec.norms().get(s).name() + " + relu", a[s]);
             in = a[s];
         }
         convs[stages - 1].forward(in, h[stages - 1]);
+        check(spec.convs().get(stages - 1).name(), h[stages - 1]);
         Activation identity = x;
         if (downsampleConv != null) {
             downsampleConv.forward(x, hd);
+            check(spec.downsample().name(), hd);
             bn(downsampleBn, hd, null, false, d, groups);
+            check(spec.downsampleNorm().name(), d);
             identity = d;
         }
         bn(norms[stages - 1], h[stages - 1], identity, true, out, groups);
+        check(spec.norms().get(stages - 1).name() + " + shortcut + relu", out);
         return out;
     }
 
@@ -103,21 +113,30 @@ final class ResidualBlock {
     Activation backward(Activation dOut) {
         int last = stages - 1;
         norms[last].backward(dOut, out, h[last], dz, dh[last]);
+        check("gradient at " + spec.convs().get(last).name() + "'s output", dh[last]);
         for (int s = last; s > 0; s--) {
             convs[s].backwardWeight(dh[s], a[s - 1]);
             convs[s].backwardInput(dh[s], da[s - 1], false);
+            check("gradient at " + spec.convs().get(s).name() + "'s input", da[s - 1]);
             norms[s - 1].backward(da[s - 1], a[s - 1], h[s - 1], da[s - 1], dh[s - 1]);
+            check("gradient at " + spec.convs().get(s - 1).name() + "'s output", dh[s - 1]);
         }
         convs[0].backwardWeight(dh[0], x);
         convs[0].backwardInput(dh[0], dIn, false);
         if (downsampleConv != null) {
             downsampleBn.backward(dz, null, hd, dz, dh[last]);
+            check("gradient at " + spec.downsample().name() + "'s output", dh[last]);
             downsampleConv.backwardWeight(dh[last], x);
             downsampleConv.backwardInput(dh[last], dIn, true);
         } else {
             device.add(dz, dIn);
         }
+        check("gradient at " + spec.name() + "'s input", dIn);
         return dIn;
+    }
+
+    private void check(String what, Activation act) {
+        if (anomalies != null) anomalies.activation(what, act);
     }
 
     /** BatchNorm in training mode over {@code groups} devices, or in eval mode for {@link Float32ResNet#EVAL}. */

@@ -68,7 +68,9 @@ public record GoldenCase(Path dir, MocoConfig config, int steps, String dtype, b
                 schedule, moco.has("total_steps") ? r.integer(moco, "total_steps") : 0,
                 moco.has("step_offset") ? r.integer(moco, "step_offset") : 0, r.bool(moco, "symmetric", false),
                 r.number(optim, "lr"), r.number(optim, "momentum"), r.number(optim, "weight_decay"),
-                r.integer(root, "batch"), r.ints(root, "image"));
+                r.integer(root, "batch"), r.ints(root, "image"),
+                MocoConfig.Mechanism.parse(moco.has("mechanism") ? r.text(moco, "mechanism") : "moco"),
+                r.bool(moco, "shuffle_bn", true));
         try {
             config.validate();
         } catch (MocoRefException e) {
@@ -111,6 +113,8 @@ public record GoldenCase(Path dir, MocoConfig config, int steps, String dtype, b
             moco.put("step_offset", c.stepOffset());
         }
         if (c.symmetric()) moco.put("symmetric", true);
+        if (c.mechanism() != MocoConfig.Mechanism.MOCO) moco.put("mechanism", c.mechanism().id());
+        if (!c.shuffleBn()) moco.put("shuffle_bn", false);
         ObjectNode optim = root.putObject("optim");
         optim.put("lr", c.lr());
         optim.put("momentum", c.momentum());

@@ -23,7 +23,15 @@ import mocoref.tensor.Permutations;
 public final class GoldenMaker {
     private GoldenMaker() {}
 
-    /** Standard-normal images and uniformly random shuffles for every step. */
+    /** A memory bank case's bank: three batches' worth of training images. */
+    public static int bankRows(MocoConfig config) {
+        return 3 * config.batch();
+    }
+
+    /**
+     * Standard-normal images and uniformly random shuffles for every step; for the memory bank, the
+     * batch's bank rows (distinct) and K negative rows (uniform, with replacement) instead of shuffles.
+     */
     static Map<String, StoredTensor> randomInputs(MocoConfig config, int steps, long seed) {
         Random rng = new Random(seed * 31 + 7);
         int n = config.batch();
@@ -35,6 +43,15 @@ public final class GoldenMaker {
                 double[] im = new double[size];
                 for (int i = 0; i < size; i++) im[i] = rng.nextGaussian();
                 inputs.put("step." + s + "." + view, StoredTensor.f64(im, shape));
+            }
+            if (config.mechanism() == MocoConfig.Mechanism.MEMORY_BANK) {
+                int rows = bankRows(config);
+                long[] index = java.util.Arrays.stream(Permutations.random(rng, rows)).limit(n).asLongStream().toArray();
+                long[] negatives = new long[config.K()];
+                for (int j = 0; j < negatives.length; j++) negatives[j] = rng.nextInt(rows);
+                inputs.put("step." + s + ".index", StoredTensor.i64(index, n));
+                inputs.put("step." + s + ".negatives", StoredTensor.i64(negatives, negatives.length));
+                continue;
             }
             inputs.put("step." + s + ".idx_shuffle", shuffle(rng, n));
             if (config.symmetric()) inputs.put("step." + s + ".idx_shuffle2", shuffle(rng, n));
@@ -57,7 +74,7 @@ public final class GoldenMaker {
         if (Files.exists(dir.resolve("case.json"))) {
             throw new MocoRefException(dir + ": already holds a golden case (case.json); choose another --out");
         }
-        SafeTensors.write(dir.resolve("init.safetensors"), FreshState.of(config, seed), Map.of());
+        SafeTensors.write(dir.resolve("init.safetensors"), FreshState.of(config, seed, bankRows(config)), Map.of());
         SafeTensors.write(dir.resolve("inputs.safetensors"), randomInputs(config, steps, seed), Map.of());
         var json = GoldenCase.toJson(config, steps, "float64");
         Path caseFile = dir.resolve("case.json");

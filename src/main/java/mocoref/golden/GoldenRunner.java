@@ -11,6 +11,7 @@ import mocoref.backend.StepResult;
 import mocoref.io.DType;
 import mocoref.io.SafeTensors;
 import mocoref.io.StoredTensor;
+import mocoref.model.MocoConfig;
 import mocoref.backend.ImageBatch;
 
 /** Runs a golden case's steps on a backend and collects what {@code expected.safetensors} names. */
@@ -42,9 +43,13 @@ public final class GoldenRunner {
             String p = "step." + s + ".";
             ImageBatch imQ = image(inputs, where, p + "im_q", imageShape);
             ImageBatch imK = image(inputs, where, p + "im_k", imageShape);
-            int[] idx = permutation(inputs, where, p + "idx_shuffle", n);
-            int[] idx2 = c.config().symmetric() ? permutation(inputs, where, p + "idx_shuffle2", n) : null;
-            StepResult r = model.step(new StepInput(imQ, imK, idx, idx2, c.config().momentumAt(s), c.config().lr(), true));
+            boolean bank = c.config().mechanism() == MocoConfig.Mechanism.MEMORY_BANK;
+            int[] idx = bank ? null : permutation(inputs, where, p + "idx_shuffle", n);
+            int[] idx2 = !bank && c.config().symmetric() ? permutation(inputs, where, p + "idx_shuffle2", n) : null;
+            int[] index = bank ? indices(inputs, where, p + "index", n) : null;
+            int[] negatives = bank ? indices(inputs, where, p + "negatives", c.config().K()) : null;
+            StepResult r = model.step(new StepInput(imQ, imK, idx, idx2, c.config().momentumAt(s), c.config().lr(), true,
+                    index, negatives));
             out.put(p + "logits", r.logits());
             out.put(p + "loss", StoredTensor.f64(new double[] {r.loss()}));
             if (r.logits2() != null) out.put(p + "logits2", r.logits2());
@@ -68,6 +73,18 @@ public final class GoldenRunner {
         }
         return t.dtype() == DType.F64 ? ImageBatch.of(t.toDoubles(), shape[0], shape[1], shape[2], shape[3])
                 : ImageBatch.of(t.toFloats(), shape[0], shape[1], shape[2], shape[3]);
+    }
+
+    /** An I64 tensor of {@code n} entries as ints (the model checks their range against the bank). */
+    private static int[] indices(Map<String, StoredTensor> inputs, String where, String name, int n) {
+        long[] v = require(inputs, where, name).toLongs();
+        if (v.length != n) throw new MocoRefException(where + ": tensor '" + name + "' has " + v.length + " entries, expected " + n);
+        int[] idx = new int[n];
+        for (int i = 0; i < n; i++) {
+            if (v[i] < 0 || v[i] > Integer.MAX_VALUE) throw new MocoRefException(where + ": tensor '" + name + "' holds " + v[i]);
+            idx[i] = (int) v[i];
+        }
+        return idx;
     }
 
     private static int[] permutation(Map<String, StoredTensor> inputs, String where, String name, int n) {

@@ -8,31 +8,61 @@ import mocoref.io.StoredTensor;
 /**
  * The state a MoCo run starts from, as {@code MoCo.__init__} in {@code moco/builder.py} makes it,
  * under the golden-case spec's names, in float64: both encoders with torchvision's initialization
- * (encoder_k a copy of encoder_q), a queue of random unit columns, queue_ptr 0. Every backend
- * loads it the same way, so a run's start depends on the seed alone.
+ * (encoder_k a copy of encoder_q), a queue of random unit columns, queue_ptr 0 (and for the other
+ * mechanisms of the paper's comparison, what they keep). Every backend loads it the same way, so
+ * a run's start depends on the seed alone.
  */
 public final class FreshState {
     private FreshState() {}
 
-    /** A fresh MoCo state from {@code seed}. */
+    /** A fresh state of MoCo or end-to-end from {@code seed} (the memory bank needs its size: {@link #of(MocoConfig, long, int)}). */
     public static Map<String, StoredTensor> of(MocoConfig config, long seed) {
+        if (config.mechanism() == MocoConfig.Mechanism.MEMORY_BANK) {
+            throw new IllegalArgumentException("a memory bank's fresh state needs the number of training images");
+        }
+        return of(config, seed, 0);
+    }
+
+    /**
+     * A fresh state from {@code seed}: encoder_q, and for MoCo encoder_k (a copy), the queue and its
+     * pointer; for the memory bank, {@code bank} [bankSize, dim] of random unit rows (one per training image).
+     */
+    public static Map<String, StoredTensor> of(MocoConfig config, long seed, int bankSize) {
         Map<String, StoredTensor> encoder = encoder(ResNetLayout.of(config.model()), seed);
         Map<String, StoredTensor> init = new LinkedHashMap<>();
         encoder.forEach((name, t) -> init.put("encoder_q." + name, t));
-        encoder.forEach((name, t) -> init.put("encoder_k." + name, t)); // builder.py: param_k.data.copy_(param_q.data)
         Random rng = new Random(seed ^ 0x5DEECE66DL);
-        int dim = config.model().dim(), k = config.K();
-        double[] queue = new double[dim * k];
-        for (int i = 0; i < queue.length; i++) queue[i] = rng.nextGaussian();
-        for (int j = 0; j < k; j++) { // builder.py: nn.functional.normalize(self.queue, dim=0)
-            double sq = 0;
-            for (int c = 0; c < dim; c++) sq += queue[c * k + j] * queue[c * k + j];
-            double norm = Math.max(Math.sqrt(sq), 1e-12);
-            for (int c = 0; c < dim; c++) queue[c * k + j] /= norm;
+        int dim = config.model().dim();
+        switch (config.mechanism()) {
+            case MOCO -> {
+                encoder.forEach((name, t) -> init.put("encoder_k." + name, t)); // builder.py: param_k.data.copy_(param_q.data)
+                // builder.py: torch.randn(dim, K), then nn.functional.normalize(self.queue, dim=0)
+                init.put("queue", StoredTensor.f64(unitColumns(rng, dim, config.K()), dim, config.K()));
+                init.put("queue_ptr", StoredTensor.i64(new long[] {0}, 1));
+            }
+            case MEMORY_BANK -> {
+                if (bankSize < 1) throw new IllegalArgumentException("a memory bank needs at least one row, got " + bankSize);
+                double[] columns = unitColumns(rng, dim, bankSize), rows = new double[dim * bankSize];
+                for (int i = 0; i < bankSize; i++) for (int c = 0; c < dim; c++) rows[i * dim + c] = columns[c * bankSize + i];
+                init.put("bank", StoredTensor.f64(rows, bankSize, dim));
+            }
+            case END_TO_END -> { } // the batch is the dictionary: no state beside encoder_q
+            default -> throw new IllegalStateException();
         }
-        init.put("queue", StoredTensor.f64(queue, dim, k));
-        init.put("queue_ptr", StoredTensor.i64(new long[] {0}, 1));
         return init;
+    }
+
+    /** [dim, k] standard-normal values, each column scaled to unit length. */
+    private static double[] unitColumns(Random rng, int dim, int k) {
+        double[] x = new double[dim * k];
+        for (int i = 0; i < x.length; i++) x[i] = rng.nextGaussian();
+        for (int j = 0; j < k; j++) {
+            double sq = 0;
+            for (int c = 0; c < dim; c++) sq += x[c * k + j] * x[c * k + j];
+            double norm = Math.max(Math.sqrt(sq), 1e-12);
+            for (int c = 0; c < dim; c++) x[c * k + j] /= norm;
+        }
+        return x;
     }
 
     /**

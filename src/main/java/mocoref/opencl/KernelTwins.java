@@ -51,6 +51,8 @@ public final class KernelTwins {
         KERNELS.put("momentum update", List.of("momentum_update"));
         KERNELS.put("sgd", List.of("sgd"));
         KERNELS.put("enqueue", List.of("enqueue_keys"));
+        KERNELS.put("batch logits", List.of("batch_logits", "batch_logits_backward"));
+        KERNELS.put("gather and scatter rows", List.of("gather_rows", "gather_columns", "scatter_rows"));
     }
 
     private KernelTwins() {}
@@ -101,6 +103,8 @@ public final class KernelTwins {
                 case "momentum update" -> r.momentum();
                 case "sgd" -> r.sgd();
                 case "enqueue" -> r.enqueue();
+                case "batch logits" -> r.batchLogits();
+                case "gather and scatter rows" -> r.gatherScatter();
                 default -> throw new IllegalArgumentException("no twin " + twin);
             }
             cl.finish();
@@ -491,6 +495,40 @@ public final class KernelTwins {
                 compare("sgd parameters" + (first ? ", first step" : ""), theta, 0, n + 2 * off);
                 compare("sgd momentum buffer" + (first ? ", first step" : ""), buf, 0, n + 2 * off);
             }
+        }
+
+        void batchLogits() {
+            int n = between(1, 40), dim = between(1, 70);
+            double t = 0.05 + 0.2 * rng.nextDouble();
+            shapes.add("n=" + n + " dim=" + dim);
+            Buffer[] qk = buffers(unitRows(2 * n, dim, false)), logits = buffers(new float[n * n]);
+            cl.batchLogits(qk[0], n, dim, t, logits[0]);
+            cpu.batchLogits(qk[1], n, dim, t, logits[1]);
+            compare("batch logits", logits, 0, n * n);
+            float[] d = new float[n * n];
+            for (int i = 0; i < d.length; i++) d[i] = (float) (rng.nextDouble() / (n * n));
+            Buffer[] dl = buffers(d), dqk = buffers(new float[2 * n * dim]);
+            cl.batchLogitsBackward(dl[0], qk[0], n, dim, t, dqk[0]);
+            cpu.batchLogitsBackward(dl[1], qk[1], n, dim, t, dqk[1]);
+            compare("batch logits backward", dqk, 0, 2 * n * dim);
+        }
+
+        void gatherScatter() {
+            int rows = between(2, 60), cols = between(1, 30), n = between(1, rows), k = between(1, 90);
+            shapes.add("table [" + rows + "," + cols + "] n=" + n + " k=" + k);
+            Buffer[] table = buffers(random(rows * cols)), out = buffers(new float[n * cols]), columns = buffers(new float[k * cols]);
+            int[] distinct = permutation(rows), pick = java.util.Arrays.copyOf(distinct, n), draws = new int[k];
+            for (int j = 0; j < k; j++) draws[j] = rng.nextInt(rows); // with replacement
+            cl.gatherRows(table[0], cols, pick, out[0]);
+            cpu.gatherRows(table[1], cols, pick, out[1]);
+            compare("gather rows", out, 0, n * cols);
+            cl.gatherColumns(table[0], cols, draws, columns[0]);
+            cpu.gatherColumns(table[1], cols, draws, columns[1]);
+            compare("gather columns", columns, 0, k * cols);
+            Buffer[] src = buffers(random(n * cols));
+            cl.scatterRows(src[0], cols, pick, table[0]);
+            cpu.scatterRows(src[1], cols, pick, table[1]);
+            compare("scatter rows", table, 0, rows * cols);
         }
 
         void enqueue() {

@@ -534,13 +534,15 @@ public final class OpenClDevice implements Device {
         launch1("l2_normalize_backward", rows, mem(dy), mem(y), mem(norm), mem(dx), rows, cols);
     }
 
-    /** The shuffles' index table holding {@code order}. */
+    /** The index table of the shuffles, gathers and scatters, holding {@code order} (rewritten per call: the queue is in order). */
     private ClInts order(int[] values) {
         if (order == null || order.length < values.length) {
             if (order != null) release(order.mem);
             order = ints(values.length);
         }
-        clEnqueueWriteBuffer(queue, order.mem, CL_TRUE, 0, (long) values.length * Sizeof.cl_int, Pointer.to(values), 0, null, null);
+        if (values.length > 0) {
+            clEnqueueWriteBuffer(queue, order.mem, CL_TRUE, 0, (long) values.length * Sizeof.cl_int, Pointer.to(values), 0, null, null);
+        }
         return order;
     }
 
@@ -578,6 +580,31 @@ public final class OpenClDevice implements Device {
     public void crossEntropy(Buffer logits, int rows, int cols, int meanOver, Buffer dLogits, Buffer lossAndHit) {
         if (rows <= 0) return;
         launch("cross_entropy", new long[] {256L * rows}, new long[] {256}, mem(logits), cols, meanOver, mem(dLogits), mem(lossAndHit));
+    }
+
+    @Override
+    public void batchLogits(Buffer qk, int n, int dim, double T, Buffer logits) {
+        launch1("batch_logits", n * n, mem(qk), n, dim, (float) (1.0 / T), mem(logits));
+    }
+
+    @Override
+    public void batchLogitsBackward(Buffer dLogits, Buffer qk, int n, int dim, double T, Buffer dqk) {
+        launch1("batch_logits_backward", 2 * n * dim, mem(dLogits), mem(qk), n, dim, (float) (1.0 / T), mem(dqk));
+    }
+
+    @Override
+    public void gatherRows(Buffer table, int cols, int[] index, Buffer out) {
+        launch1("gather_rows", index.length * cols, mem(table), cols, order(index), mem(out), index.length * cols);
+    }
+
+    @Override
+    public void gatherColumns(Buffer table, int cols, int[] index, Buffer out) {
+        launch1("gather_columns", index.length * cols, mem(table), cols, order(index), index.length, mem(out));
+    }
+
+    @Override
+    public void scatterRows(Buffer src, int cols, int[] index, Buffer table) {
+        launch1("scatter_rows", index.length * cols, mem(src), cols, order(index), mem(table), index.length * cols);
     }
 
     @Override

@@ -10,6 +10,20 @@ import mocoref.model.ResNetConfig;
 
 /** The truth: float64, one thread, every sum in one fixed order. */
 public final class ReferenceBackend implements Backend {
+    private final boolean detectAnomalies;
+
+    public ReferenceBackend() {
+        this(false);
+    }
+
+    private ReferenceBackend(boolean detectAnomalies) {
+        this.detectAnomalies = detectAnomalies;
+    }
+
+    @Override
+    public Backend detectingAnomalies() {
+        return new ReferenceBackend(true);
+    }
     @Override
     public String name() {
         return "reference";
@@ -27,7 +41,9 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public MocoModel create(MocoConfig config, Map<String, StoredTensor> init, String where) {
-        return new ReferenceMoCo(config, init, where);
+        ReferenceMoCo m = new ReferenceMoCo(config, init, where);
+        if (detectAnomalies) m.detectAnomalies();
+        return m;
     }
 
     @Override

@@ -39,6 +39,19 @@ public final class ResNet {
     private final Linear fc2; // MLP head only
     /** Every layer with state, under its torchvision module name, in torchvision's order. */
     private final Map<String, Object> modules = new LinkedHashMap<>();
+    private final List<String> blockNames = new ArrayList<>();
+    /** --detect-anomaly: shown every stage's output and gradient (named), or null. */
+    private java.util.function.BiConsumer<String, Tensor> inspect;
+
+    /** Shows {@code inspect} the stem's, every block's and the head's outputs and the gradients at their inputs. */
+    public void inspect(java.util.function.BiConsumer<String, Tensor> inspect) {
+        this.inspect = inspect;
+    }
+
+    private Tensor seen(String what, Tensor t) {
+        if (inspect != null) inspect.accept(what, t);
+        return t;
+    }
 
     /** The layers {@link ResNetLayout} describes for {@code config}, uninitialized (zero weights, fresh BatchNorms). */
     public ResNet(ResNetConfig config) {
@@ -47,7 +60,10 @@ public final class ResNet {
         conv1 = conv(layout.conv1(), modules);
         bn1 = bn(layout.bn1(), modules);
         maxpool = layout.maxPool() ? new MaxPool2d(3, 2, 1) : null;
-        for (ResNetLayout.Block b : layout.blocks()) blocks.add(new ResidualBlock(b, modules));
+        for (ResNetLayout.Block b : layout.blocks()) {
+            blocks.add(new ResidualBlock(b, modules));
+            blockNames.add(b.name());
+        }
         ResNetLayout.Linear first = layout.head().get(0);
         fc = new Linear(first.in(), first.out());
         modules.put(first.name(), fc);
@@ -86,23 +102,23 @@ public final class ResNet {
 
     /** Global-pooled backbone output [N, 8*width*expansion]: the "features" of linear classification. */
     public Tensor backbone(Tensor x, int groups) {
-        Tensor h = relu.forward(ResidualBlock.bn(bn1, conv1.forward(x), groups));
+        Tensor h = seen("bn1 + relu", relu.forward(ResidualBlock.bn(bn1, conv1.forward(x), groups)));
         if (maxpool != null) h = maxpool.forward(h);
-        for (ResidualBlock b : blocks) h = b.forward(h, groups);
-        return avgpool.forward(h);
+        for (int i = 0; i < blocks.size(); i++) h = seen(blockNames.get(i), blocks.get(i).forward(h, groups));
+        return seen("avgpool", avgpool.forward(h));
     }
 
     public Tensor head(Tensor features) {
         Tensor y = fc.forward(features);
         if (fc2 != null) y = fc2.forward(fcRelu.forward(y));
-        return y;
+        return seen("the head", y);
     }
 
     /** dy [N, dim] -> dx [N, C, H, W]; adds into every parameter's gradient. */
     public Tensor backward(Tensor dy) {
-        Tensor d = fc2 != null ? fc.backward(fcRelu.backward(fc2.backward(dy))) : fc.backward(dy);
+        Tensor d = seen("the gradient at the features", fc2 != null ? fc.backward(fcRelu.backward(fc2.backward(dy))) : fc.backward(dy));
         d = avgpool.backward(d);
-        for (int i = blocks.size() - 1; i >= 0; i--) d = blocks.get(i).backward(d);
+        for (int i = blocks.size() - 1; i >= 0; i--) d = seen("the gradient at " + blockNames.get(i) + "'s input", blocks.get(i).backward(d));
         if (maxpool != null) d = maxpool.backward(d);
         return conv1.backward(bn1.backward(relu.backward(d)));
     }

@@ -2,7 +2,6 @@ package mocoref.train;
 
 import mocoref.data.Dataset;
 import mocoref.data.augment.Normalize;
-import mocoref.eval.Accuracy;
 import mocoref.eval.FeatureExtractor;
 import mocoref.eval.Knn;
 import mocoref.eval.KnnResult;
@@ -12,13 +11,15 @@ import mocoref.eval.LinearEval;
  * The two read-outs a training run reports: kNN (the CIFAR demo's monitor: k, t, cosine,
  * weighted vote, the train set as bank) and a linear classifier on cached features
  * ({@code lincls --cached-features}: main_lincls.py's optimizer and schedule without
- * augmentation), on the encoder's features or, for scale, on the raw pixels.
+ * augmentation, its learning rate and weight decay chosen on a held-out tenth of the train set,
+ * {@link LinearEval#selected}), on the encoder's features or, for scale, on the raw pixels, under
+ * the same protocol.
  */
 public final class Probes {
     /** Epochs of the linear probe: the paper's 100 (cached features make them cheap). */
     public static final int LINEAR_EPOCHS = 100;
 
-    public record Result(double knnTop1, double linearTop1) {}
+    public record Result(double knnTop1, double linearTop1, double linearLr, double linearWd) {}
 
     private Probes() {}
 
@@ -28,17 +29,33 @@ public final class Probes {
                 threads);
     }
 
-    public static Accuracy linear(FeatureExtractor.Features train, FeatureExtractor.Features test, int classes, long seed,
-                                  int threads) {
-        return LinearEval.cached(train, test, classes, LinearEval.Settings.mainLincls(LINEAR_EPOCHS, seed, threads), e -> { })
-                .last();
+    /** Units of progress of {@link #linear}: each held-out try, then the final training. */
+    public static int linearSteps() {
+        return LinearEval.GRID_LR.length * LinearEval.GRID_WD.length + 1;
+    }
+
+    /** Units of progress of {@link #rawPixels}: the kNN, then {@link #linearSteps}. */
+    public static int rawPixelSteps() {
+        return 1 + linearSteps();
+    }
+
+    /** The linear probe: lr and wd chosen on held-out training features, then trained on all of them, tested once. */
+    public static LinearEval.Selection linear(FeatureExtractor.Features train, FeatureExtractor.Features test, int classes, long seed,
+                                              int threads, Progress progress) {
+        LinearEval.Selection s = LinearEval.selected(train, test, classes, LinearEval.Settings.mainLincls(LINEAR_EPOCHS, seed, threads),
+                LinearEval.GRID_LR, LinearEval.GRID_WD, LinearEval.SELECT_EPOCHS, line -> progress.step(1, line));
+        progress.step(1, "final probe");
+        return s;
     }
 
     /** Both probes on the normalized pixels themselves: what the encoder has to beat. */
-    public static Result rawPixels(Dataset train, Dataset test, Normalize normalize, int k, double t, long seed, int threads) {
+    public static Result rawPixels(Dataset train, Dataset test, Normalize normalize, int k, double t, long seed, int threads,
+                                   Progress progress) {
         FeatureExtractor.Features tr = pixels(train, normalize), te = pixels(test, normalize);
-        return new Result(knn(tr, te, train.numClasses(), k, t, threads).top1(),
-                linear(tr, te, train.numClasses(), seed, threads).top1());
+        double knn = knn(tr, te, train.numClasses(), k, t, threads).top1();
+        progress.step(1, "kNN");
+        LinearEval.Selection lin = linear(tr, te, train.numClasses(), seed, threads, progress);
+        return new Result(knn, lin.result().last().top1(), lin.lr(), lin.weightDecay());
     }
 
     private static FeatureExtractor.Features pixels(Dataset data, Normalize normalize) {

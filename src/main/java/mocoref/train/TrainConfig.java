@@ -19,6 +19,8 @@ import mocoref.model.ResNetConfig;
  * @param aug            augmentation preset: fashion, v1 or v2 (v2 = main_moco.py's --aug-plus)
  * @param subset         class-balanced subset of the train set (0: all of it)
  * @param normalizeMean  per-channel mean of the train set, applied after augmentation
+ * @param mechanism      MoCo, end-to-end or the memory bank (the paper's comparison)
+ * @param shuffleBn      whether keys are shuffled across the logical devices (off: the "cheating" ablation)
  */
 public record TrainConfig(
         ResNetConfig model, int imageSize,
@@ -26,14 +28,23 @@ public record TrainConfig(
         double lr, double momentum, double weightDecay, boolean cos, int[] schedule,
         int epochs, int batch, String aug, long seed, String data, int subset,
         int knnK, double knnT,
-        double[] normalizeMean, double[] normalizeStd) {
+        double[] normalizeMean, double[] normalizeStd, MocoConfig.Mechanism mechanism, boolean shuffleBn) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** MoCo with shuffled BatchNorm. */
+    public TrainConfig(ResNetConfig model, int imageSize, int K, double m, double T, int devices, boolean symmetric, boolean mCos,
+                       double lr, double momentum, double weightDecay, boolean cos, int[] schedule, int epochs, int batch,
+                       String aug, long seed, String data, int subset, int knnK, double knnT, double[] normalizeMean,
+                       double[] normalizeStd) {
+        this(model, imageSize, K, m, T, devices, symmetric, mCos, lr, momentum, weightDecay, cos, schedule, epochs, batch, aug,
+                seed, data, subset, knnK, knnT, normalizeMean, normalizeStd, MocoConfig.Mechanism.MOCO, true);
+    }
 
     /** The MoCo step's configuration (m is the base momentum; the trainer passes each step's value). */
     public MocoConfig moco() {
         return new MocoConfig(model, K, m, T, devices, MocoConfig.MomentumSchedule.CONSTANT, 0, 0, symmetric,
-                lr, momentum, weightDecay, batch, new int[] {model.inChannels(), imageSize, imageSize}).validate();
+                lr, momentum, weightDecay, batch, new int[] {model.inChannels(), imageSize, imageSize}, mechanism, shuffleBn).validate();
     }
 
     /** main_moco.py's adjust_learning_rate: cosine over epochs, or x0.1 at each milestone passed. */
@@ -69,6 +80,8 @@ public record TrainConfig(
         moco.put("devices", devices);
         moco.put("symmetric", symmetric);
         moco.put("m_cos", mCos);
+        moco.put("mechanism", mechanism.id());
+        moco.put("shuffle_bn", shuffleBn);
         ObjectNode optim = root.putObject("optim");
         optim.put("lr", lr);
         optim.put("momentum", momentum);
@@ -105,7 +118,9 @@ public record TrainConfig(
                     op.get("cos").asBoolean(), ints(op.get("schedule")),
                     r.get("epochs").asInt(), r.get("batch").asInt(), r.get("aug").asText(), r.get("seed").asLong(),
                     r.get("data").asText(), r.get("subset").asInt(), r.get("knn_k").asInt(), r.get("knn_t").asDouble(),
-                    doubles(r.get("normalize_mean")), doubles(r.get("normalize_std")));
+                    doubles(r.get("normalize_mean")), doubles(r.get("normalize_std")),
+                    MocoConfig.Mechanism.parse(mc.has("mechanism") ? mc.get("mechanism").asText() : "moco"),
+                    !mc.has("shuffle_bn") || mc.get("shuffle_bn").asBoolean());
         } catch (Exception e) {
             throw new MocoRefException(where + ": the checkpoint's training configuration is unreadable (" + e.getMessage() + ")");
         }
@@ -126,12 +141,13 @@ public record TrainConfig(
     /** Same run, longer or shorter: what may differ between a checkpoint and the command that resumes it. */
     public TrainConfig withEpochs(int newEpochs) {
         return new TrainConfig(model, imageSize, K, m, T, devices, symmetric, mCos, lr, momentum, weightDecay, cos,
-                schedule, newEpochs, batch, aug, seed, data, subset, knnK, knnT, normalizeMean, normalizeStd);
+                schedule, newEpochs, batch, aug, seed, data, subset, knnK, knnT, normalizeMean, normalizeStd, mechanism, shuffleBn);
     }
 
     @Override
     public String toString() {
-        return model + ", " + imageSize + "px, K " + K + ", m " + m + (mCos ? " (cosine)" : "") + ", T " + T + ", G " + devices
+        return (mechanism == MocoConfig.Mechanism.MOCO ? "" : mechanism.id() + ", ") + (shuffleBn ? "" : "no shuffle BN, ")
+                + model + ", " + imageSize + "px, K " + K + ", m " + m + (mCos ? " (cosine)" : "") + ", T " + T + ", G " + devices
                 + (symmetric ? ", symmetric" : "") + ", lr " + lr + (cos ? " cosine" : " steps " + Arrays.toString(schedule))
                 + ", wd " + weightDecay + ", batch " + batch + ", " + epochs + " epochs, aug " + aug + ", seed " + seed;
     }

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import mocoref.MocoRefException;
 import mocoref.backend.Backend;
+import mocoref.backend.Diverged;
 import mocoref.backend.Encoder;
 import mocoref.backend.MocoModel;
 import mocoref.backend.StepInput;
@@ -55,6 +56,9 @@ public final class Trainer {
     private final PrintStream log;
     private final boolean progressBar;
     private java.util.List<String> classNames = java.util.List.of();
+    /** The kNN monitor's bank and queries between epochs: balanced subsets of these sizes (0: all); the last epoch uses all. */
+    private int monitorTrain, monitorTest;
+    private java.util.function.LongConsumer stepListener = step -> { };
 
     public Trainer(TrainConfig config, Backend backend, int threads, Path out, PrintStream log, boolean progressBar) {
         this.config = config;
@@ -63,6 +67,23 @@ public final class Trainer {
         this.out = out;
         this.log = log;
         this.progressBar = progressBar;
+    }
+
+    /**
+     * Runs the kNN monitor of every epoch but the last on balanced subsets of {@code trainImages}
+     * (the bank) and {@code testImages} (the queries), 0 meaning all: a cheaper monitor for the
+     * short runs of a study; the last epoch's kNN and the linear probe always use both whole splits.
+     */
+    public Trainer monitorSubsets(int trainImages, int testImages) {
+        this.monitorTrain = trainImages;
+        this.monitorTest = testImages;
+        return this;
+    }
+
+    /** Called with the global step count after every training step (a study's progress). */
+    public Trainer onStep(java.util.function.LongConsumer listener) {
+        this.stepListener = listener;
+        return this;
     }
 
     /** What one epoch measured, as written to metrics.jsonl. */
@@ -84,7 +105,7 @@ public final class Trainer {
         var augmentation = AugmentPresets.byName(config.aug(), config.imageSize(), normalize);
         int startEpoch = resume == null ? 0 : resume.epoch();
         long step = resume == null ? 0 : resume.step();
-        Map<String, StoredTensor> init = resume == null ? FreshState.of(moco, config.seed()) : resume.state();
+        Map<String, StoredTensor> init = resume == null ? FreshState.of(moco, config.seed(), train.n()) : resume.state();
         MocoModel model = backend.create(moco, init, resume == null ? "initial state" : "checkpoint");
         try {
             Files.createDirectories(out);
@@ -115,14 +136,29 @@ public final class Trainer {
                         SplittableRandom rng = new SplittableRandom(SampleSeeds.sample(config.seed() ^ 0x6b65797368756666L, 0, step));
                         int[] idx = Permutations.random(rng, config.batch());
                         int[] idx2 = config.symmetric() ? Permutations.random(rng, config.batch()) : null;
-                        StepResult r = model.step(new StepInput(images(batch.imQ(), batch), images(batch.imK(), batch), idx, idx2, m, lr, false));
+                        int[] negatives = null; // the memory bank's: K rows of the bank, uniform with replacement
+                        if (moco.mechanism() == MocoConfig.Mechanism.MEMORY_BANK) {
+                            negatives = new int[moco.K()];
+                            for (int j = 0; j < negatives.length; j++) negatives[j] = rng.nextInt(train.n());
+                        }
+                        StepResult r;
+                        try {
+                            r = model.step(new StepInput(images(batch.imQ(), batch), images(batch.imK(), batch), idx, idx2, m, lr,
+                                    false, batch.indices(), negatives));
+                        } catch (Diverged e) { // --detect-anomaly found the layer
+                            throw new Diverged("epoch " + (epoch + 1) + ", step " + step + ": " + e.getMessage());
+                        }
                         if (!Double.isFinite(r.loss())) {
-                            throw new MocoRefException("the loss became " + r.loss() + " at epoch " + (epoch + 1) + ", step " + step
-                                    + " (lr " + lr + "): training diverged; try a smaller --lr");
+                            throw new Diverged("the loss became " + r.loss() + " at epoch " + (epoch + 1) + ", step " + step + " (lr " + lr
+                                    + "): training diverged (" + java.util.Objects.requireNonNullElse(firstNonFinite(model.state()),
+                                    "every parameter and buffer is still finite: the loss itself overflowed")
+                                    + "); the last good checkpoint is kept; "
+                                    + "--detect-anomaly names the first layer that goes non-finite");
                         }
                         lossSum += r.loss();
                         accSum += r.accuracy();
                         step++;
+                        stepListener.accept(step);
                         if (bar != null) {
                             double secs = (System.nanoTime() - epochStart) / 1e9;
                             bar.step();
@@ -133,10 +169,17 @@ public final class Trainer {
                 }
                 double epochS = (System.nanoTime() - epochStart) / 1e9;
                 double trainS = epochS;
-                FeatureExtractor.Features[] f = features(model, train, test, normalize);
-                KnnResult knn = Probes.knn(f[0], f[1], train.numClasses(), config.knnK(), config.knnT(), threads);
                 int done = epoch + 1;
-                Checkpoint cp = new Checkpoint(config, done, step, threads, model.state());
+                boolean lastEpoch = done == config.epochs();
+                FeatureExtractor.Features[] f = lastEpoch ? features(model, train, test, normalize)
+                        : features(model, subset(train, monitorTrain), subset(test, monitorTest), normalize);
+                KnnResult knn = Probes.knn(f[0], f[1], train.numClasses(), config.knnK(), config.knnT(), threads);
+                Map<String, StoredTensor> state = model.state();
+                String bad = firstNonFinite(state);
+                if (bad != null) { // never overwrite a good checkpoint with a broken state
+                    throw new Diverged("after epoch " + done + ", step " + step + ": " + bad + "; the last good checkpoint is kept");
+                }
+                Checkpoint cp = new Checkpoint(config, done, step, threads, state);
                 cp.write(out.resolve(String.format("checkpoint_epoch%03d.safetensors", done)), backend.name());
                 cp.write(out.resolve("checkpoint_last.safetensors"), backend.name());
                 last = new EpochStats(done, step, lossSum / stepsPerEpoch, accSum / stepsPerEpoch, knn.top1(), knn.top5(),
@@ -156,27 +199,57 @@ public final class Trainer {
         return last;
     }
 
+    /** The first tensor of a state holding a NaN or an infinity, said in words; null when every one is finite. */
+    static String firstNonFinite(Map<String, StoredTensor> state) {
+        for (Map.Entry<String, StoredTensor> e : state.entrySet()) {
+            if (e.getValue().dtype() == mocoref.io.DType.I64) continue;
+            double[] v = e.getValue().toDoubles();
+            for (int i = 0; i < v.length; i++) {
+                if (!Double.isFinite(v[i])) return e.getKey() + " holds " + v[i] + " (element " + i + ")";
+            }
+        }
+        return null;
+    }
+
     private ProgressBar bar(int epoch, int steps) {
         return new ProgressBarBuilder().setTaskName(String.format("epoch %d/%d", epoch + 1, config.epochs()))
                 .setInitialMax(steps).setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500)
                 .setMaxRenderedLength(120).build();
     }
 
-    /** The CIFAR demo's monitor: kNN (k, t) on encoder_q's global-pooled features, the train set as bank. */
-    /** encoder_q's eval-mode features of both splits: the kNN monitor's bank and queries. */
+    private Dataset subset(Dataset d, int n) {
+        return n <= 0 || n >= d.n() ? d : d.balancedSubset(n, config.seed());
+    }
+
+    /** encoder_q's eval-mode features of both splits: the kNN monitor's bank and queries (the CIFAR demo's monitor). */
     private FeatureExtractor.Features[] features(MocoModel model, Dataset train, Dataset test, Normalize normalize) {
         Encoder encoder = model.encoderQ();
-        return new FeatureExtractor.Features[] {
-            FeatureExtractor.extract(encoder, train, normalize, FeatureExtractor.DEFAULT_BATCH),
-            FeatureExtractor.extract(encoder, test, normalize, FeatureExtractor.DEFAULT_BATCH)};
+        try (Progress p = Progress.start("features for kNN", train.n() + test.n(), log)) {
+            int[] seen = {0};
+            FeatureExtractor.Features tr = FeatureExtractor.extract(encoder, train, normalize, FeatureExtractor.DEFAULT_BATCH, done -> {
+                p.step(done - seen[0]);
+                seen[0] = done;
+            });
+            seen[0] = 0;
+            FeatureExtractor.Features te = FeatureExtractor.extract(encoder, test, normalize, FeatureExtractor.DEFAULT_BATCH, done -> {
+                p.step(done - seen[0]);
+                seen[0] = done;
+            });
+            return new FeatureExtractor.Features[] {tr, te};
+        }
     }
 
     /** After the last epoch: the linear probe, the test features for the PCA plot, and final.json. */
     private void finish(FeatureExtractor.Features[] f, int classes, KnnResult knn) {
         long t0 = System.nanoTime();
-        double linear = Probes.linear(f[0], f[1], classes, config.seed(), threads).top1();
-        log.printf("linear probe (cached features, %d epochs, main_lincls.py's SGD): top-1 %.2f%% (%.0fs)%n",
-                Probes.LINEAR_EPOCHS, 100 * linear, (System.nanoTime() - t0) / 1e9);
+        mocoref.eval.LinearEval.Selection probe;
+        try (Progress p = Progress.start("linear probe", Probes.linearSteps(), log)) {
+            probe = Probes.linear(f[0], f[1], classes, config.seed(), threads, p);
+        }
+        double linear = probe.result().last().top1();
+        log.printf("linear probe (cached features, %d epochs, main_lincls.py's SGD; lr %s and wd %s chosen on a held-out tenth of "
+                + "the train set): top-1 %.2f%% (%.0fs)%n", Probes.LINEAR_EPOCHS, probe.lr(), probe.weightDecay(), 100 * linear,
+                (System.nanoTime() - t0) / 1e9);
         long[] labels = new long[f[1].n()];
         for (int i = 0; i < labels.length; i++) labels[i] = f[1].labels()[i];
         Map<String, StoredTensor> t = new java.util.LinkedHashMap<>();
@@ -187,6 +260,8 @@ public final class Trainer {
         o.put("knn_top1", knn.top1());
         o.put("knn_top5", knn.top5());
         o.put("linear_top1", linear);
+        o.put("linear_lr", probe.lr());
+        o.put("linear_wd", probe.weightDecay());
         try {
             Files.writeString(out.resolve("final.json"), o.toPrettyString() + "\n");
         } catch (IOException e) {

@@ -20,7 +20,7 @@ import picocli.CommandLine.Command;
 
 class MainTest {
     private static final List<String> SUBCOMMANDS =
-            List.of("train", "knn", "lincls", "features", "golden", "bench", "devices", "export", "plot");
+            List.of("train", "knn", "lincls", "features", "golden", "bench", "devices", "export", "plot", "ablate");
 
     private final StringWriter out = new StringWriter();
     private final StringWriter err = new StringWriter();

@@ -58,7 +58,7 @@ class OpenClCliTest {
         Result r = run("devices");
         assertEquals(0, r.code(), r.out() + r.err());
         assertTrue(r.out().contains("device 0: ") && r.out().contains("compute units"), r.out());
-        assertTrue(r.out().matches("(?s).*self-test: passed: 35 kernels.*"), r.out());
+        assertTrue(r.out().matches("(?s).*self-test: passed: 40 kernels.*"), r.out());
         assertTrue(r.out().contains("all " + ClRuntime.devices().size() + " devices passed"), r.out());
     }
 

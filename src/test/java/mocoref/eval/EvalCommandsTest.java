@@ -113,7 +113,7 @@ class EvalCommandsTest {
     void linclsRunsBothVariants() throws Exception {
         Path data = data();
         Cli.Result cached = Cli.run("lincls", "--checkpoint", CKPT.toString(), "--data", data.toString(), "--cached-features",
-                "--epochs", "5", "--threads", "2");
+                "--fixed", "--epochs", "5", "--threads", "2");
         assertEquals(0, cached.code(), cached.err());
         assertTrue(cached.out().contains("lr 30 x0.1 at [3, 4]"), cached.out());
         assertTrue(cached.out().contains("epoch 5/5"), cached.out());
@@ -124,6 +124,21 @@ class EvalCommandsTest {
         assertEquals(0, augmented.code(), augmented.err());
         assertTrue(augmented.out().contains("RandomResizedCrop(28, scale 0.08-1) + flip"), augmented.out());
         assertTrue(augmented.out().contains("epoch 2/2  lr 3 "), augmented.out());
+    }
+
+    @Test
+    void linclsOnCachedFeaturesChoosesLrAndWdOnHeldOutData() throws Exception {
+        Cli.Result r = Cli.run("lincls", "--checkpoint", CKPT.toString(), "--data", data().toString(), "--cached-features",
+                "--epochs", "5", "--threads", "2");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(LinearEval.GRID_LR.length * LinearEval.GRID_WD.length, r.out().lines().filter(l -> l.startsWith("held-out: lr ")).count(),
+                r.out());
+        assertTrue(r.out().matches("(?s).*lincls: chose lr [0-9.]+, wd [0-9.e-]+; retrained.*"), r.out());
+        // giving --lr means the fixed protocol
+        Cli.Result fixed = Cli.run("lincls", "--checkpoint", CKPT.toString(), "--data", data().toString(), "--cached-features",
+                "--lr", "1", "--epochs", "2", "--threads", "2");
+        assertEquals(0, fixed.code(), fixed.err());
+        assertTrue(!fixed.out().contains("held-out") && fixed.out().contains("epoch 1/2  lr 1 "), fixed.out());
     }
 
     @Test

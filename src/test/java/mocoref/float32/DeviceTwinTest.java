@@ -43,7 +43,7 @@ import org.junit.jupiter.api.TestFactory;
 class DeviceTwinTest {
     static final double ATOL = 1e-5, RTOL = 1e-4;
     /** Operations (not cases) compared per device. */
-    static final int EXPECTED_OPERATIONS = 36;
+    static final int EXPECTED_OPERATIONS = 41;
 
     @TestFactory
     Stream<DynamicNode> everyDeviceOperationMatchesItsReferenceTwin() {
@@ -402,6 +402,39 @@ class DeviceTwinTest {
             d.contrastiveLogitsBackward(dLogits, kb, queueb, n, dim, kq, temperature, dq);
             t.check("contrastive logits backward", tag,
                     ReferenceMoCo.contrastiveLogitsBackward(dlRounded, k, queueT, temperature).data, read(d, dq, 0, n * dim));
+
+            // end-to-end's logits over the batch, both ways
+            Tensor qk = ReferenceMoCo.concatRows(q, k);
+            Buffer qkb = rows(d, qk.data, 2 * n, dim), batchLogits = d.rows(n, n);
+            Tensor refBatch = ReferenceMoCo.batchLogits(q, k, temperature);
+            d.batchLogits(qkb, n, dim, temperature, batchLogits);
+            t.check("batch logits", tag, refBatch.data, read(d, batchLogits, 0, n * n));
+            Tensor dBatch = rounded(t.random(n, n));
+            Buffer dqk = d.rows(2 * n, dim);
+            d.batchLogitsBackward(rows(d, dBatch.data, n, n), qkb, n, dim, temperature, dqk);
+            Tensor[] refD = ReferenceMoCo.batchLogitsBackward(dBatch, q, k, temperature);
+            t.check("batch logits backward", tag, ReferenceMoCo.concatRows(refD[0], refD[1]).data, read(d, dqk, 0, 2 * n * dim));
+
+            // the memory bank's gathers and scatter (rows of queue as the bank)
+            int[] pick = new int[n];
+            for (int i = 0; i < n; i++) pick[i] = (i * 7 + 3) % kq;
+            int[] draws = new int[kq / 2 + 1];
+            for (int j = 0; j < draws.length; j++) draws[j] = t.rng.nextInt(kq); // with replacement
+            Buffer bankb = buffer(d, queue.data), gathered = d.rows(n, dim), columns = d.buffer((long) dim * draws.length);
+            d.gatherRows(bankb, dim, pick, gathered);
+            double[] refRows = new double[n * dim];
+            for (int i = 0; i < n; i++) System.arraycopy(queue.data, pick[i] * dim, refRows, i * dim, dim);
+            t.check("gather rows", tag, refRows, read(d, gathered, 0, n * dim));
+            d.gatherColumns(bankb, dim, draws, columns);
+            double[] refCols = new double[dim * draws.length];
+            for (int j = 0; j < draws.length; j++) for (int c = 0; c < dim; c++) refCols[c * draws.length + j] = queue.data[draws[j] * dim + c];
+            t.check("gather columns", tag, refCols, read(d, columns, 0, dim * draws.length));
+            double[] refBank = queue.data.clone();
+            int[] distinct = mocoref.tensor.Permutations.random(t.rng, kq);
+            int[] targets = Arrays.copyOf(distinct, n);
+            for (int i = 0; i < n; i++) System.arraycopy(k.data, i * dim, refBank, targets[i] * dim, dim);
+            d.scatterRows(kb, dim, targets, bankb);
+            t.check("scatter rows", tag, refBank, read(d, bankb, 0, kq * dim));
 
             // shuffle (images) and unshuffle (keys)
             int[] order = mocoref.tensor.Permutations.random(t.rng, n);

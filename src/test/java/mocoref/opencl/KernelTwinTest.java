@@ -31,7 +31,7 @@ import org.junit.jupiter.api.TestFactory;
  * {@code DeviceTwinTest} and {@code ConvPathTwinTest}.)
  */
 class KernelTwinTest {
-    static final int EXPECTED_KERNELS = 35;
+    static final int EXPECTED_KERNELS = 40;
     static final int ROUNDS = 6;
     static final Path SOURCES = Path.of("tornado-kernels");
     static final Pattern KERNEL = Pattern.compile("__kernel\\s+(?:__attribute__\\s*\\(\\(.*?\\)\\)\\s*)?void\\s+(\\w+)", Pattern.DOTALL);
