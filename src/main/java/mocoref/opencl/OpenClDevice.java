@@ -24,7 +24,7 @@ import org.jocl.cl_mem;
  * twin). Buffers are flat {@code cl_mem}s; activations are plain NCHW, row-major, so reading one
  * back is a copy. Weights, activations, the queue and the optimizer state stay on the device: only
  * {@link #write}, {@link #read}, {@link #writeImages}, {@link #readActivation} (and the small index
- * tables of the shuffles) cross.
+ * tables of the shuffles, gathers and scatters) cross.
  *
  * <p>Commands go to one in-order queue and run asynchronously; a read waits for what came before it.
  * Deterministic: every kernel sums in a fixed order (work-group trees of a fixed shape, split-K
@@ -49,7 +49,7 @@ public final class OpenClDevice implements Device {
     /** The vector path's im2col matrix, shared likewise. */
     private ClBuffer col;
     private final ConvPath convPath;
-    /** The index table of the shuffles, rewritten per call. */
+    /** The index table of the shuffles, gathers and scatters, rewritten per call. */
     private ClInts order;
     private boolean closed;
 
@@ -57,7 +57,7 @@ public final class OpenClDevice implements Device {
      * How convolutions run: TILED, implicit products on local-memory tiles (conv2d_forward,
      * conv2d_backward_input, conv2d_backward_weight: GPUs), or VECTOR, im2col and float16 products
      * without local memory (im2col, gemm_vec16, col2im, conv2d_weight_grad_vec: CPU devices, where
-     * PoCL runs the tiles slowly). Both compute the same sums, each in a fixed order.
+     * PoCL runs the tiles slowly). Both compute the same sums, each path in its own fixed order.
      */
     public enum ConvPath {
         TILED, VECTOR;
