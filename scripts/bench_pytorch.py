@@ -3,7 +3,8 @@
 
 The step is reference-tests/moco_torch.py's `MoCo.step` (the spec's steps 1-8: per-device
 forward of encoder_q, momentum update, shuffled per-device keys, logits over the queue,
-cross-entropy, enqueue, torch.optim.SGD), run in float32 with torch.set_num_threads(threads).
+cross-entropy, enqueue, torch.optim.SGD), run in float32 with torch.set_num_threads(threads), on
+the CPU or (--device cuda) on a GPU, there with TF32 off (plain float32, the default) or on (--tf32).
 Prints one JSON line with the same keys as `moco-ref bench --json`.
 """
 import argparse
@@ -37,6 +38,17 @@ class FastMoCo(MoCo):
         return logits, F.cross_entropy(logits, labels)
 
 
+class CudaMoCo(MoCo):
+    """The same step on a CUDA device: the labels live where the logits do (cuBLAS is fast, so einsum stays)."""
+
+    def logits_and_loss(self, q, k, queue):
+        l_pos = torch.einsum("nc,nc->n", q, k).unsqueeze(-1)
+        l_neg = torch.einsum("nc,ck->nk", q, queue)
+        logits = torch.cat([l_pos, l_neg], dim=1) / self.T
+        labels = torch.zeros(logits.shape[0], dtype=torch.long, device=logits.device)
+        return logits, F.cross_entropy(logits, labels)
+
+
 ARCHS = {"resnet18": ("basic", [2, 2, 2, 2]), "resnet34": ("basic", [3, 4, 6, 3]),
          "resnet50": ("bottleneck", [3, 4, 6, 3])}
 
@@ -59,8 +71,19 @@ def main():
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--logits", choices=["onednn", "einsum"], default="onednn",
-                   help="how the [N,dim]x[dim,K] products run (default onednn: the faster here)")
+                   help="how the [N,dim]x[dim,K] products run on the CPU (default onednn: the faster here)")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where the step runs (default cpu)")
+    p.add_argument("--tf32", action="store_true",
+                   help="cuda: let matrix products and convolutions use TF32 tensor cores (default: off, plain float32)")
     a = p.parse_args()
+    cuda = a.device == "cuda"
+    if cuda:
+        if not torch.cuda.is_available():
+            sys.exit("bench_pytorch: --device cuda, but torch sees no CUDA device")
+        # cuDNN allows TF32 by default: say both switches explicitly, either way
+        torch.backends.cuda.matmul.allow_tf32 = a.tf32
+        torch.backends.cudnn.allow_tf32 = a.tf32
+        torch.backends.cudnn.benchmark = True  # PyTorch at its fastest: cuDNN picks each convolution's algorithm
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -69,19 +92,29 @@ def main():
                      dim=a.moco_dim, mlp=a.mlp)
     moco_cfg = dict(K=a.moco_k, m=0.99, T=0.1, devices=a.devices, symmetric=a.symmetric)
     optim_cfg = dict(lr=0.06, momentum=0.9, weight_decay=5e-4)
-    moco = (FastMoCo if a.logits == "onednn" else MoCo)(model_cfg, moco_cfg, optim_cfg, dtype=torch.float32)
+    cls = CudaMoCo if cuda else (FastMoCo if a.logits == "onednn" else MoCo)
+    moco = cls(model_cfg, moco_cfg, optim_cfg, dtype=torch.float32)
     with torch.no_grad():  # builder.py: encoder_k starts as a copy; the queue as random unit columns
         for pq, pk in zip(moco.encoder_q.parameters(), moco.encoder_k.parameters()):
             pk.copy_(pq)
         moco.queue.copy_(torch.nn.functional.normalize(torch.randn(a.moco_dim, a.moco_k), dim=0))
+    device = torch.device(a.device)
+    if cuda:  # Module.to moves the parameters in place, so the optimizer keeps them
+        moco.encoder_q.to(device)
+        moco.encoder_k.to(device)
+        moco.queue = moco.queue.to(device)
     shape = (a.batch_size, a.in_channels, a.image_size, a.image_size)
-    im_q, im_k = torch.randn(shape), torch.randn(shape)
+    im_q, im_k = torch.randn(shape).to(device), torch.randn(shape).to(device)
     times = []
     for s in range(a.warmup + a.steps):
-        idx = torch.randperm(a.batch_size)
-        idx2 = torch.randperm(a.batch_size) if a.symmetric else None
+        idx = torch.randperm(a.batch_size).to(device)
+        idx2 = torch.randperm(a.batch_size).to(device) if a.symmetric else None
+        if cuda:
+            torch.cuda.synchronize()
         t0 = time.perf_counter()
         moco.step(s, im_q, im_k, idx, idx2)
+        if cuda:
+            torch.cuda.synchronize()
         t1 = time.perf_counter()
         if s >= a.warmup:
             times.append((t1 - t0) * 1000)
@@ -93,7 +126,9 @@ def main():
         "warmup": a.warmup, "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "arch": a.arch, "width": a.width, "stem": a.stem, "in_channels": a.in_channels,
         "image_size": a.image_size, "batch_size": a.batch_size, "moco_k": a.moco_k, "moco_dim": a.moco_dim,
-        "mlp": a.mlp, "devices": a.devices, "symmetric": a.symmetric, "logits": a.logits}))
+        "mlp": a.mlp, "devices": a.devices, "symmetric": a.symmetric, "logits": "einsum" if cuda else a.logits,
+        "device": a.device, "gpu": torch.cuda.get_device_name(0) if cuda else None, "tf32": a.tf32 if cuda else None,
+        "peak_cuda_mib": round(torch.cuda.max_memory_allocated() / 2**20, 1) if cuda else None}))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ import java.util.Random;
 import java.util.concurrent.Callable;
 import mocoref.MocoRefException;
 import mocoref.backend.Backend;
-import mocoref.registry.Backends;
 import mocoref.backend.MocoModel;
 import mocoref.backend.StepInput;
 import mocoref.model.FreshState;
@@ -38,6 +37,9 @@ public final class BenchCommand implements Callable<Integer>, CheckedOptions {
 
     @Mixin
     MocoOptions mocoOptions;
+
+    @Mixin
+    OpenClOptions openCl;
 
     @Option(names = "--backend", defaultValue = "cpu", description = "reference, cpu, ... (default: ${DEFAULT-VALUE})")
     String backend;
@@ -67,7 +69,7 @@ public final class BenchCommand implements Callable<Integer>, CheckedOptions {
     @Override
     public Integer call() throws IOException {
         MocoConfig config = mocoOptions.config(modelOptions.model(), modelOptions.image());
-        Backend b = Backends.byName(backend, threads);
+        Backend b = openCl.backend(backend, threads);
         // a memory bank as large as Fashion-MNIST's train set (the gathers' cost does not depend on it much)
         int bankRows = Math.max(60000, config.batch());
         MocoModel model = b.create(config, FreshState.of(config, seed, bankRows), "bench");
@@ -128,6 +130,7 @@ public final class BenchCommand implements Callable<Integer>, CheckedOptions {
                     median, steps, imagesPerS, peakRss));
         }
         out.flush();
+        model.close(); // frees the device (with -Dmocoref.opencl.profile=true, the opencl device prints its kernel times)
         return 0;
     }
 

@@ -2,7 +2,6 @@ package mocoref.cli;
 
 import java.nio.file.Path;
 import mocoref.backend.Backend;
-import mocoref.registry.Backends;
 import mocoref.eval.ArchOverrides;
 import mocoref.eval.CheckpointModel;
 import mocoref.model.ResNetConfig;
@@ -38,11 +37,14 @@ final class EvalModelOptions implements CheckedOptions {
     @Option(names = "--mlp", negatable = true, description = "override: MoCo v2's MLP head (--no-mlp: a linear fc)")
     Boolean mlp;
 
-    @Option(names = "--backend", defaultValue = "cpu", description = "reference or cpu (default: ${DEFAULT-VALUE})")
+    @Option(names = "--backend", defaultValue = "cpu", description = "reference, cpu or opencl (default: ${DEFAULT-VALUE})")
     String backend;
 
     @Option(names = "--threads", defaultValue = "0", description = "threads (0: all cores)")
     int threads;
+
+    @picocli.CommandLine.Mixin
+    OpenClOptions openCl;
 
     @Override
     public void checkOptions(ParseResult parsed) {
@@ -52,6 +54,7 @@ final class EvalModelOptions implements CheckedOptions {
         if (inChannels != null) OptionRules.atLeast("--in-channels", inChannels, 1);
         if (dim != null) OptionRules.atLeast("--moco-dim", dim, 1);
         OptionRules.backendAndThreads(backend, threads);
+        openCl.checkOptions(parsed); // a mixin inside a mixin: Main reaches only the outer one
     }
 
     /** The checkpoint, read and checked: a missing or malformed file is a one-line error naming it. */
@@ -64,6 +67,6 @@ final class EvalModelOptions implements CheckedOptions {
     }
 
     Backend backend() {
-        return Backends.byName(backend, threads());
+        return openCl.backend(backend, threads());
     }
 }

@@ -57,6 +57,9 @@ public final class GoldenCommand implements Callable<Integer> {
         @Option(names = "--out", required = true, description = "output .safetensors file")
         Path out;
 
+        @picocli.CommandLine.Mixin
+        OpenClOptions openCl;
+
         @Override
         public void checkOptions(ParseResult parsed) {
             OptionRules.backendAndThreads(backend, threads);
@@ -66,7 +69,7 @@ public final class GoldenCommand implements Callable<Integer> {
         public Integer call() {
             OutputPaths.checkFile("--out", out);
             GoldenCase c = GoldenCase.load(caseDir);
-            Backend b = Backends.byName(backend, threads);
+            Backend b = openCl.backend(backend, threads);
             Map<String, StoredTensor> produced = GoldenRunner.run(c, b);
             var expectedNames = SafeTensors.read(c.expectedFile()).names();
             Map<String, StoredTensor> outTensors = new java.util.LinkedHashMap<>();
@@ -97,6 +100,9 @@ public final class GoldenCommand implements Callable<Integer> {
         @Option(names = "--actual", description = "compare this file (written by any implementation) instead of running a backend; one CASE only")
         Path actual;
 
+        @picocli.CommandLine.Mixin
+        OpenClOptions openCl;
+
         @Option(names = "--tolerance", description = "the relative tolerance of every tensor (default 1e-9 where both sides are float64, else 2e-4)")
         Double tolerance;
 
@@ -114,7 +120,7 @@ public final class GoldenCommand implements Callable<Integer> {
             List<GoldenCase> loaded = cases.stream().map(GoldenCase::load).toList();
             if (actual != null && !Files.isRegularFile(actual)) throw new MocoRefException(actual + ": no such file (--actual)");
             int passed = 0, failed = 0, skipped = 0;
-            Backend b = actual == null ? Backends.byName(backend, threads) : null;
+            Backend b = actual == null ? openCl.backend(backend, threads) : null;
             for (GoldenCase c : loaded) {
                 Map<String, StoredTensor> produced;
                 double tol;
@@ -127,6 +133,12 @@ public final class GoldenCommand implements Callable<Integer> {
                 } else {
                     if (!b.isFloat64() && !c.float32Held()) {
                         out.println("case " + c.name() + ": skipped for float32 backends (case.json: float32.held is false)");
+                        skipped++;
+                        continue;
+                    }
+                    String cannot = openCl.cannotRun(backend, c);
+                    if (cannot != null) {
+                        out.println("case " + c.name() + ": skipped on these devices: " + cannot);
                         skipped++;
                         continue;
                     }

@@ -8,7 +8,6 @@ import java.time.format.DateTimeFormatter;
 import java.util.concurrent.Callable;
 import mocoref.MocoRefException;
 import mocoref.backend.Backend;
-import mocoref.registry.Backends;
 import mocoref.data.Dataset;
 import mocoref.data.Datasets;
 import mocoref.data.Split;
@@ -43,6 +42,9 @@ public final class TrainCommand implements Callable<Integer>, CheckedOptions {
     @Mixin
     MocoOptions mocoOptions;
 
+    @Mixin
+    OpenClOptions openCl;
+
     @Option(names = "--epochs", defaultValue = "3", description = "epochs (default: ${DEFAULT-VALUE}: about 16 minutes on 2 cores, kNN included)")
     int epochs;
 
@@ -65,7 +67,7 @@ public final class TrainCommand implements Callable<Integer>, CheckedOptions {
     @Option(names = "--seed", defaultValue = "0", description = "seed of every random draw (default: ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--backend", defaultValue = "cpu", description = "reference, cpu (default: ${DEFAULT-VALUE})")
+    @Option(names = "--backend", defaultValue = "cpu", description = "reference, cpu, opencl (default: ${DEFAULT-VALUE})")
     String backend;
 
     @Option(names = "--threads", defaultValue = "0", description = "threads of the backend (0: all cores)")
@@ -146,7 +148,7 @@ public final class TrainCommand implements Callable<Integer>, CheckedOptions {
         checkDataDirectory(dataDir, resume != null && data == null);
         if (out == null) out = Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         checkRunDirectory(resumedDir == null || !resumedDir.equals(out.toAbsolutePath().normalize()));
-        Backend b = Backends.byName(backend, threads);
+        Backend b = openCl.backend(backend, threads);
 
         int channels = resume != null ? config.model().inChannels() : modelOptions.inChannels;
         int size = resume != null ? config.imageSize() : modelOptions.imageSize;

@@ -47,12 +47,6 @@ class MainTest {
     }
 
     @Test
-    void stubsSayWhichStepBuildsThemAndExit2() {
-        assertEquals(2, execute(Main.commandLine(), "devices"));
-        assertEquals("moco-ref devices: not built yet (step 5 of the plan)", err.toString().strip());
-    }
-
-    @Test
     void noSubcommandShowsUsageAndExits2() {
         assertEquals(2, execute(Main.commandLine()));
         assertTrue(err.toString().contains("Usage: moco-ref"), err.toString());

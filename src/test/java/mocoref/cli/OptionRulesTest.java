@@ -139,7 +139,7 @@ class OptionRulesTest {
         r.add(row(2, "--schedule sets the x0.1 drops of the step schedule, which needs --no-cos", "train", "--data", "DATA", "--schedule", "50"));
         r.add(row(2, "--aug: unknown 'v3' (expected v1, v2, fashion)", "train", "--data", "DATA", "--aug", "v3"));
         r.add(row(2, "--aug-plus is --aug v2, but --aug v1 was given too", "train", "--data", "DATA", "--aug-plus", "--aug", "v1"));
-        r.add(row(2, "--backend: unknown 'gpu' (expected reference, cpu)", "train", "--data", "DATA", "--backend", "gpu"));
+        r.add(row(2, "--backend: unknown 'gpu' (expected reference, cpu, opencl)", "train", "--data", "DATA", "--backend", "gpu"));
         r.add(row(2, "--threads must be between 0 and 256, got -1", "train", "--data", "DATA", "--threads", "-1"));
         r.add(row(2, "--threads must be between 0 and 256, got 100000", "train", "--data", "DATA", "--threads", "100000"));
         r.add(row(2, "--subset must be at least 0, got -1", "train", "--data", "DATA", "--subset", "-1"));
@@ -209,6 +209,23 @@ class OptionRulesTest {
                 "--batch-size", "16", "--moco-k", "64", "--devices", "2", "--no-baselines", "--data", "DATA", "--out", "RUN"));
         r.add(row(1, LOADED, "train", "--resume", "DONE", "--epochs", "3"));
 
+        // ---- the OpenCL device options (every command that builds a backend) ----
+        r.add(row(2, "--cl-device applies to --backend opencl only", "train", "--data", "DATA", "--backend", "reference", "--cl-device", "1"));
+        r.add(row(2, "--cl-devices: ", "train", "--data", "DATA", "--backend", "opencl", "--cl-devices", "split:x"));
+        r.add(row(2, "--cl-device applies to --backend opencl only", "bench", "--backend", "reference", "--cl-device", "1"));
+        r.add(row(2, "--cl-devices: ", "bench", "--backend", "opencl", "--cl-devices", "split:x"));
+        r.add(row(2, "--cl-device applies to --backend opencl only", "knn", "--checkpoint", "POISON", "--backend", "reference", "--cl-device", "1"));
+        r.add(row(2, "--cl-devices: ", "knn", "--checkpoint", "POISON", "--backend", "opencl", "--cl-devices", "split:x"));
+        r.add(row(2, "--cl-device applies to --backend opencl only", "lincls", "--checkpoint", "POISON", "--backend", "reference", "--cl-device", "1"));
+        r.add(row(2, "--cl-devices: ", "lincls", "--checkpoint", "POISON", "--backend", "opencl", "--cl-devices", "split:x"));
+        r.add(row(2, "--cl-device applies to --backend opencl only", "features", "--checkpoint", "POISON", "--input", "IMAGES", "--out", "OUT", "--backend", "reference", "--cl-device", "1"));
+        r.add(row(2, "--cl-devices: ", "features", "--checkpoint", "POISON", "--input", "IMAGES", "--out", "OUT", "--backend", "opencl", "--cl-devices", "split:x"));
+        r.add(row(2, "--cl-device applies to --backend opencl only", "export", "--checkpoint", "POISON", "--out", "OUT", "--backend", "reference", "--cl-device", "1"));
+        r.add(row(2, "--cl-devices: ", "export", "--checkpoint", "POISON", "--out", "OUT", "--backend", "opencl", "--cl-devices", "split:x"));
+        r.add(row(2, "--cl-device applies to --backend opencl only", "golden", "run", "CASE", "--out", "OUT", "--backend", "reference", "--cl-device", "1"));
+        r.add(row(2, "--cl-devices: ", "golden", "run", "CASE", "--out", "OUT", "--backend", "opencl", "--cl-devices", "split:x"));
+        r.add(row(2, "--cl-device applies to --backend opencl only", "golden", "verify", "CASE", "--backend", "reference", "--cl-device", "1"));
+        r.add(row(2, "--cl-devices: ", "golden", "verify", "CASE", "--backend", "opencl", "--cl-devices", "split:x"));
         // ---- ablate ----
         r.add(row(2, "STUDY: unknown study 'lr' (expected momentum, mechanism, shuffle-bn or queue-size)", "ablate", "lr", "--data", "DATA"));
         r.add(row(2, "--seeds must be at least 1, got 0", "ablate", "momentum", "--data", "DATA", "--seeds", "0"));
@@ -255,7 +272,7 @@ class OptionRulesTest {
         r.add(row(2, "--stem: unknown stem 'x'", "knn", "--checkpoint", "POISON", "--stem", "x"));
         r.add(row(2, "--in-channels must be at least 1, got 0", "knn", "--checkpoint", "POISON", "--in-channels", "0"));
         r.add(row(2, "--moco-dim must be at least 1, got 0", "knn", "--checkpoint", "POISON", "--moco-dim", "0"));
-        r.add(row(2, "--backend: unknown 'opencl'", "knn", "--checkpoint", "POISON", "--backend", "opencl"));
+        r.add(row(2, "--backend: unknown 'cuda'", "knn", "--checkpoint", "POISON", "--backend", "cuda"));
         r.add(row(2, "--threads must be between 0 and 256, got -3", "knn", "--checkpoint", "POISON", "--threads", "-3"));
         r.add(row(2, "Missing required option: '--checkpoint=FILE'", "knn"));
         r.add(row(1, "nowhere: no such file", "knn", "--checkpoint", "NOWHERE"));
@@ -342,7 +359,7 @@ class OptionRulesTest {
         r.add(row(2, "--total-steps (with --moco-m-cos) must be at least 1, got 0", "golden", "make", "--out", "OUT", "--moco-m-cos"));
         r.add(row(2, "they need --moco-m-cos", "golden", "make", "--out", "OUT", "--total-steps", "5"));
         r.add(row(2, "--step-offset must be at least 0, got -1", "golden", "make", "--out", "OUT", "--moco-m-cos", "--total-steps", "5", "--step-offset", "-1"));
-        r.add(row(2, "--float32-check: unknown 'x' (expected reference, cpu, none)", "golden", "make", "--out", "OUT", "--float32-check", "x"));
+        r.add(row(2, "--float32-check: unknown 'x' (expected reference, cpu, opencl, none)", "golden", "make", "--out", "OUT", "--float32-check", "x"));
         r.add(row(2, "--float32-check needs a float32 backend, 'reference' is float64", "golden", "make", "--out", "OUT", "--float32-check", "reference"));
         r.add(row(1, "a-file: --out is a file, not a directory", "golden", "make", "--out", "FILE"));
         // ---- plot ----
@@ -396,7 +413,7 @@ class OptionRulesTest {
     /** The count the reliability note quotes, kept honest. */
     @Test
     void theTableHasARowPerRule() {
-        assertEquals(218, rows().size());
+        assertEquals(234, rows().size());
     }
 
     /** Every option of every command (but help, version and verbose) is named by a row, or listed as free. */
