@@ -153,7 +153,7 @@ final class CpuConv2d implements Device.Conv2d {
         imagesPerTask = perTask;
         dcolPanel = trainable && srcPos != null ? WorkerPool.scratch(pool.threads(), taps * nr) : null;
         block = WorkerPool.scratch(pool.threads(), 16);
-        tileScratch = WorkerPool.scratch(pool.threads(), mr * nr);
+        tileScratch = WorkerPool.scratch(pool.threads(), 8 * nr); // the tile needs mr*nr, dot4x4 8*nr
         int taskWidth = TILES_PER_TASK * nr;
         panel = srcPos != null ? WorkerPool.scratch(pool.threads(), taps * taskWidth) : null;
         panelRowOffset = new int[taps];
@@ -377,7 +377,7 @@ final class CpuConv2d implements Device.Conv2d {
                 int t1 = Math.min(t + 1, taps - 1), t2 = Math.min(t + 2, taps - 1), t3 = Math.min(t + 3, taps - 1);
                 java.util.Arrays.fill(sums, 0f);
                 kernels.dot4x4(dy, o * ld + dyBase, o1 * ld + dyBase, o2 * ld + dyBase, o3 * ld + dyBase,
-                        b, tapOffset[t] + q0, tapOffset[t1] + q0, tapOffset[t2] + q0, tapOffset[t3] + q0, len, sums, 0);
+                        b, tapOffset[t] + q0, tapOffset[t1] + q0, tapOffset[t2] + q0, tapOffset[t3] + q0, len, sums, 0, tileScratch[worker]);
                 for (int r = 0; r < 4 && o + r < outChannels; r++) {
                     for (int s = 0; s < 4 && t + s < taps; s++) part[(o + r) * taps + t + s] += sums[r * 4 + s];
                 }

@@ -37,9 +37,10 @@ interface Kernels {
     /**
      * out[outOff + r*4 + s] += sum_{t < len} a[aRow[r] + t] * b[bRow[s] + t] for r, s < 4: sixteen
      * dot products sharing their loads (weight gradients: dW[o, k] = sum_q dY[o, q] X[k, q]).
+     * {@code scratch} holds 8 * nr() floats, one per thread.
      */
     void dot4x4(float[] a, int a0, int a1, int a2, int a3, float[] b, int b0, int b1, int b2, int b3,
-                int len, float[] out, int outOff);
+                int len, float[] out, int outOff, float[] scratch);
 
     /** sum x[off .. off+len) in a double. */
     double sum(float[] x, int off, int len);

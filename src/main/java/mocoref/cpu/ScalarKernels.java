@@ -41,7 +41,7 @@ final class ScalarKernels implements Kernels {
 
     @Override
     public void dot4x4(float[] a, int a0, int a1, int a2, int a3, float[] b, int b0, int b1, int b2, int b3,
-                       int len, float[] out, int outOff) {
+                       int len, float[] out, int outOff, float[] scratch) {
         int[] ar = {a0, a1, a2, a3}, br = {b0, b1, b2, b3};
         for (int r = 0; r < 4; r++) {
             for (int s = 0; s < 4; s++) {

@@ -2,6 +2,7 @@ package mocoref.cpu;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -255,56 +256,63 @@ final class VectorKernels implements Kernels {
 
     @Override
     public void dot4x4(float[] a, int a0, int a1, int a2, int a3, float[] b, int b0, int b1, int b2, int b3,
-                       int len, float[] out, int outOff) {
+                       int len, float[] out, int outOff, float[] t) {
         FloatVector z = FloatVector.zero(S);
         FloatVector s00 = z, s01 = z, s02 = z, s03 = z, s10 = z, s11 = z, s12 = z, s13 = z;
         FloatVector s20 = z, s21 = z, s22 = z, s23 = z, s30 = z, s31 = z, s32 = z, s33 = z;
-        int t = 0;
-        for (; t <= len - L; t += L) {
-            FloatVector y0 = FloatVector.fromArray(S, b, b0 + t);
-            FloatVector y1 = FloatVector.fromArray(S, b, b1 + t);
-            FloatVector y2 = FloatVector.fromArray(S, b, b2 + t);
-            FloatVector y3 = FloatVector.fromArray(S, b, b3 + t);
-            FloatVector x = FloatVector.fromArray(S, a, a0 + t);
+        int p = 0;
+        for (; p <= len - L; p += L) {
+            FloatVector y0 = FloatVector.fromArray(S, b, b0 + p);
+            FloatVector y1 = FloatVector.fromArray(S, b, b1 + p);
+            FloatVector y2 = FloatVector.fromArray(S, b, b2 + p);
+            FloatVector y3 = FloatVector.fromArray(S, b, b3 + p);
+            FloatVector x = FloatVector.fromArray(S, a, a0 + p);
             s00 = x.fma(y0, s00);
             s01 = x.fma(y1, s01);
             s02 = x.fma(y2, s02);
             s03 = x.fma(y3, s03);
-            x = FloatVector.fromArray(S, a, a1 + t);
+            x = FloatVector.fromArray(S, a, a1 + p);
             s10 = x.fma(y0, s10);
             s11 = x.fma(y1, s11);
             s12 = x.fma(y2, s12);
             s13 = x.fma(y3, s13);
-            x = FloatVector.fromArray(S, a, a2 + t);
+            x = FloatVector.fromArray(S, a, a2 + p);
             s20 = x.fma(y0, s20);
             s21 = x.fma(y1, s21);
             s22 = x.fma(y2, s22);
             s23 = x.fma(y3, s23);
-            x = FloatVector.fromArray(S, a, a3 + t);
+            x = FloatVector.fromArray(S, a, a3 + p);
             s30 = x.fma(y0, s30);
             s31 = x.fma(y1, s31);
             s32 = x.fma(y2, s32);
             s33 = x.fma(y3, s33);
         }
-        out[outOff] += laneSum(s00);
-        out[outOff + 1] += laneSum(s01);
-        out[outOff + 2] += laneSum(s02);
-        out[outOff + 3] += laneSum(s03);
-        out[outOff + 4] += laneSum(s10);
-        out[outOff + 5] += laneSum(s11);
-        out[outOff + 6] += laneSum(s12);
-        out[outOff + 7] += laneSum(s13);
-        out[outOff + 8] += laneSum(s20);
-        out[outOff + 9] += laneSum(s21);
-        out[outOff + 10] += laneSum(s22);
-        out[outOff + 11] += laneSum(s23);
-        out[outOff + 12] += laneSum(s30);
-        out[outOff + 13] += laneSum(s31);
-        out[outOff + 14] += laneSum(s32);
-        out[outOff + 15] += laneSum(s33);
-        for (; t < len; t++) { // the tail that does not fill a vector
-            float x0 = a[a0 + t], x1 = a[a1 + t], x2 = a[a2 + t], x3 = a[a3 + t];
-            float y0 = b[b0 + t], y1 = b[b1 + t], y2 = b[b2 + t], y3 = b[b3 + t];
+        s00.intoArray(t, 0 * L);
+        s01.intoArray(t, 1 * L);
+        s02.intoArray(t, 2 * L);
+        s03.intoArray(t, 3 * L);
+        s10.intoArray(t, 4 * L);
+        s11.intoArray(t, 5 * L);
+        s12.intoArray(t, 6 * L);
+        s13.intoArray(t, 7 * L);
+        s20.intoArray(t, 8 * L);
+        s21.intoArray(t, 9 * L);
+        s22.intoArray(t, 10 * L);
+        s23.intoArray(t, 11 * L);
+        s30.intoArray(t, 12 * L);
+        s31.intoArray(t, 13 * L);
+        s32.intoArray(t, 14 * L);
+        s33.intoArray(t, 15 * L);
+        // straight-line stores, then each sum in lane order: reductions written out here would push C2
+        // past its node budget and box every vector of the loop above
+        for (int i = 0; i < 16; i++) {
+            double sum = 0;
+            for (int j = 0; j < L; j++) sum += t[i * L + j];
+            out[outOff + i] += (float) sum;
+        }
+        for (; p < len; p++) { // the tail that does not fill a vector
+            float x0 = a[a0 + p], x1 = a[a1 + p], x2 = a[a2 + p], x3 = a[a3 + p];
+            float y0 = b[b0 + p], y1 = b[b1 + p], y2 = b[b2 + p], y3 = b[b3 + p];
             out[outOff] += x0 * y0;
             out[outOff + 1] += x0 * y1;
             out[outOff + 2] += x0 * y2;
@@ -456,16 +464,23 @@ final class VectorKernels implements Kernels {
         for (; i < len; i++) m = Math.max(m, x[off + i]);
         return m;
     }
+    /** Rotations by 8, 4, 2 and 1 lanes (modulo L): the steps of {@link #laneSum}'s tree. */
+    private static final VectorShuffle<Float> FOLD8 = VectorShuffle.iota(S, 8 % L, 1, true), FOLD4 = VectorShuffle.iota(S, 4 % L, 1, true),
+            FOLD2 = VectorShuffle.iota(S, 2, 1, true), FOLD1 = VectorShuffle.iota(S, 1, 1, true);
+
     /**
-     * The lanes of v added one after another, lane 0 first, in a double. Not
-     * {@code reduceLanes(ADD)}: the Vector API leaves its order open, and the interpreter's
-     * fallback (lane by lane) and C2's intrinsic (a tree) do differ, so a result would depend on
-     * whether the method had been compiled yet: runs of the same command would not agree bit for bit.
+     * The lanes of v added in one fixed tree (halves, then quarters, ...), as float: lane 0 of the
+     * result. Not {@code reduceLanes(ADD)}: the Vector API leaves its order open, and the
+     * interpreter's fallback (lane by lane) and C2's intrinsic (a tree on newer JDKs) differ, so a
+     * result would depend on whether the method had been compiled yet: runs of the same command
+     * would not agree bit for bit. Written out without a loop so that C2 keeps it in registers.
      */
     static double laneSum(FloatVector v) {
-        double s = 0;
-        for (int i = 0; i < L; i++) s += v.lane(i);
-        return s;
+        if (L >= 16) v = v.add(v.rearrange(FOLD8));
+        if (L >= 8) v = v.add(v.rearrange(FOLD4));
+        v = v.add(v.rearrange(FOLD2));
+        v = v.add(v.rearrange(FOLD1));
+        return v.lane(0);
     }
 
     private static final FloatVector LOG2E = FloatVector.broadcast(S, ScalarKernels.LOG2E);

@@ -197,8 +197,8 @@ class CpuKernelTest {
         for (int len : new int[] {1, 7, 8, 100, 1029}) {
             float[] x = toFloats(random(len + 20).data), y = toFloats(random(len + 20).data), m = toFloats(random(len + 20).data);
             float[] ov = new float[16], os = new float[16];
-            vector.dot4x4(x, 0, 3, 5, 11, y, 1, 2, 9, 14, len, ov, 0);
-            scalar.dot4x4(x, 0, 3, 5, 11, y, 1, 2, 9, 14, len, os, 0);
+            vector.dot4x4(x, 0, 3, 5, 11, y, 1, 2, 9, 14, len, ov, 0, new float[8 * vector.nr()]);
+            scalar.dot4x4(x, 0, 3, 5, 11, y, 1, 2, 9, 14, len, os, 0, new float[8 * vector.nr()]);
             twin("kernel dot4x4 [" + len + "]", slice(os, 0, 16), ov);
             twin("kernel sum [" + len + "]", new double[] {scalar.sum(x, 3, len)}, new float[] {(float) vector.sum(x, 3, len)});
             double[] shiftedScalar = new double[2], shiftedVector = new double[2];

@@ -37,7 +37,7 @@ public final class KernelWarmupCheck {
         double expSum = k.expShifted(x, 0, n, k.max(x, 0, n), e, 0);
         k.shiftedSums(x, 0, n, 0.5f, sums);
         k.reluGradSums(y, x, x, 0, n, 0.25f, dz, grads);
-        k.dot4x4(x, 0, 100, 200, 300, y, 7, 107, 207, 307, 700, out, 0);
+        k.dot4x4(x, 0, 100, 200, 300, y, 7, 107, 207, 307, 700, out, 0, new float[8 * k.nr()]);
         float[] all = Arrays.copyOf(e, n + 16 + 5);
         System.arraycopy(out, 0, all, n, 16);
         all[n + 16] = (float) expSum;
