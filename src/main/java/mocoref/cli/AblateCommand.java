@@ -72,7 +72,7 @@ public final class AblateCommand implements Callable<Integer>, CheckedOptions {
     @Option(names = "--monitor", defaultValue = "2000", description = "between epochs, kNN on balanced subsets of this many train and test images (0: all; default: ${DEFAULT-VALUE})")
     int monitor;
 
-    @Option(names = "--aug", description = "augmentation preset: fashion, v1 or v2 (default: fashion for 1 channel, v1 for 3)")
+    @Option(names = "--aug", description = "augmentation preset: fashion, v1 or v2 (default: fashion for 1 channel, v1 for 3); fashion takes knobs: fashion:crop=0.5,flip=0.5,jitter=0.4,pjitter=0.8,blur=0,erase=0.25")
     String aug;
 
     @Option(names = "--seed", defaultValue = "0", description = "first seed (default: ${DEFAULT-VALUE})")
@@ -100,7 +100,7 @@ public final class AblateCommand implements Callable<Integer>, CheckedOptions {
         OptionRules.atLeast("--subset", subset, 0);
         OptionRules.atLeast("--monitor", monitor, 0);
         if (sizes != null) for (int k : sizes) OptionRules.atLeast("--sizes", k, 2);
-        if (aug != null) OptionRules.oneOf("--aug", aug, mocoref.data.augment.AugmentPresets.NAMES);
+        if (aug != null) OptionRules.parses("--aug", () -> mocoref.data.augment.AugmentPresets.parse(aug));
         OptionRules.backendAndThreads(backend, threads);
         if (subset > 0 && subset < mocoOptions.batch) {
             throw new OptionException("--subset " + subset + " is fewer images than one --batch-size " + mocoOptions.batch);

@@ -58,6 +58,7 @@ final class ResumeRules {
         fixed("--knn-t", TrainConfig::knnT);
         fixed("--mechanism", c -> c.mechanism().id());
         fixed("--no-shuffle-bn", c -> !c.shuffleBn());
+        fixed("--warmup-epochs", TrainConfig::warmupEpochs);
     }
 
     private ResumeRules() {}

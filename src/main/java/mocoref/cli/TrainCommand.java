@@ -55,13 +55,16 @@ public final class TrainCommand implements Callable<Integer>, CheckedOptions {
     @Option(names = "--schedule", split = ",", defaultValue = "120,160", description = "epochs of the x0.1 drops without --cos (default: ${DEFAULT-VALUE})")
     int[] schedule;
 
+    @Option(names = "--warmup-epochs", defaultValue = "0", description = "raise the learning rate linearly from 0 over this many epochs, step by step (default: ${DEFAULT-VALUE})")
+    double warmupEpochs;
+
     @Option(names = "--moco-m-cos", description = "cosine schedule of the momentum m from --moco-m to 1 over all steps")
     boolean mCos;
 
     @Option(names = "--aug-plus", description = "MoCo v2's augmentation (main_moco.py --aug-plus); same as --aug v2")
     boolean augPlus;
 
-    @Option(names = "--aug", description = "augmentation preset: fashion, v1 or v2 (default: fashion for 1 channel, v1 for 3)")
+    @Option(names = "--aug", description = "augmentation preset: fashion, v1 or v2 (default: fashion for 1 channel, v1 for 3); fashion takes knobs: fashion:crop=0.5,flip=0.5,jitter=0.4,pjitter=0.8,blur=0,erase=0.25")
     String aug;
 
     @Option(names = "--seed", defaultValue = "0", description = "seed of every random draw (default: ${DEFAULT-VALUE})")
@@ -104,13 +107,14 @@ public final class TrainCommand implements Callable<Integer>, CheckedOptions {
         boolean resuming = parsed.hasMatchedOption("--resume");
         OptionRules.atLeast("--epochs", epochs, 1);
         for (int milestone : schedule) OptionRules.atLeast("--schedule", milestone, 1);
-        if (aug != null) OptionRules.oneOf("--aug", aug, AugmentPresets.NAMES);
+        if (aug != null) OptionRules.parses("--aug", () -> AugmentPresets.parse(aug));
         if (augPlus && aug != null && !aug.equals("v2")) {
             throw new OptionException("--aug-plus is --aug v2, but --aug " + aug + " was given too");
         }
         OptionRules.backendAndThreads(backend, threads);
         OptionRules.atLeast("--subset", subset, 0);
         OptionRules.atLeast("--knn-k", knnK, 1);
+        OptionRules.nonNegative("--warmup-epochs", warmupEpochs);
         OptionRules.positive("--knn-t", knnT);
         if (resuming) return; // the rest compares with defaults that a resumed run does not use
         if (cos && parsed.hasMatchedOption("--schedule")) {
@@ -164,7 +168,7 @@ public final class TrainCommand implements Callable<Integer>, CheckedOptions {
             config = new TrainConfig(modelOptions.model(), size, mocoOptions.k(), mocoOptions.m, mocoOptions.t, mocoOptions.devices,
                     mocoOptions.symmetric, mCos, mocoOptions.lr, mocoOptions.momentum, mocoOptions.wd, cos, schedule, epochs,
                     mocoOptions.batch, preset, seed, dataDir.toAbsolutePath().toString(), subset, knnK, knnT,
-                    train.channelMean(), safeStd(train.channelStd()), mocoOptions.mechanism(), !mocoOptions.noShuffleBn);
+                    train.channelMean(), safeStd(train.channelStd()), mocoOptions.mechanism(), !mocoOptions.noShuffleBn, warmupEpochs);
             config.moco(); // refuses inconsistent K, batch and devices before any work
         } else if (!java.util.Arrays.equals(train.channelMean(), config.normalizeMean())) {
             throw new MocoRefException(dataDir + ": its training images are not the checkpoint's (channel mean "

@@ -21,6 +21,8 @@ import mocoref.model.ResNetConfig;
  * @param normalizeMean  per-channel mean of the train set, applied after augmentation
  * @param mechanism      MoCo, end-to-end or the memory bank (the paper's comparison)
  * @param shuffleBn      whether keys are shuffled across the logical devices (off: the "cheating" ablation)
+ * @param warmupEpochs   the learning rate rises linearly from 0 over this many epochs (by step), then
+ *                       follows its schedule (0: none, main_moco.py's)
  */
 public record TrainConfig(
         ResNetConfig model, int imageSize,
@@ -28,7 +30,7 @@ public record TrainConfig(
         double lr, double momentum, double weightDecay, boolean cos, int[] schedule,
         int epochs, int batch, String aug, long seed, String data, int subset,
         int knnK, double knnT,
-        double[] normalizeMean, double[] normalizeStd, MocoConfig.Mechanism mechanism, boolean shuffleBn) {
+        double[] normalizeMean, double[] normalizeStd, MocoConfig.Mechanism mechanism, boolean shuffleBn, double warmupEpochs) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -38,7 +40,32 @@ public record TrainConfig(
                        String aug, long seed, String data, int subset, int knnK, double knnT, double[] normalizeMean,
                        double[] normalizeStd) {
         this(model, imageSize, K, m, T, devices, symmetric, mCos, lr, momentum, weightDecay, cos, schedule, epochs, batch, aug,
-                seed, data, subset, knnK, knnT, normalizeMean, normalizeStd, MocoConfig.Mechanism.MOCO, true);
+                seed, data, subset, knnK, knnT, normalizeMean, normalizeStd, MocoConfig.Mechanism.MOCO, true, 0);
+    }
+
+    /** A run of {@code mechanism}, with or without shuffle BN, and no warm-up. */
+    public TrainConfig(ResNetConfig model, int imageSize, int K, double m, double T, int devices, boolean symmetric, boolean mCos,
+                       double lr, double momentum, double weightDecay, boolean cos, int[] schedule, int epochs, int batch,
+                       String aug, long seed, String data, int subset, int knnK, double knnT, double[] normalizeMean,
+                       double[] normalizeStd, MocoConfig.Mechanism mechanism, boolean shuffleBn) {
+        this(model, imageSize, K, m, T, devices, symmetric, mCos, lr, momentum, weightDecay, cos, schedule, epochs, batch, aug,
+                seed, data, subset, knnK, knnT, normalizeMean, normalizeStd, mechanism, shuffleBn, 0);
+    }
+
+    /** The same run with a linear learning-rate warm-up over {@code epochs} epochs. */
+    public TrainConfig withWarmup(double epochs) {
+        return new TrainConfig(model, imageSize, K, m, T, devices, symmetric, mCos, lr, momentum, weightDecay, cos, schedule,
+                this.epochs, batch, aug, seed, data, subset, knnK, knnT, normalizeMean, normalizeStd, mechanism, shuffleBn, epochs);
+    }
+
+    /**
+     * The learning rate of global step {@code step}: the epoch's ({@link #learningRate(int)}), times
+     * (step + 1) / warm-up steps while the warm-up lasts.
+     */
+    public double learningRate(long step, int stepsPerEpoch) {
+        double lr = learningRate((int) (step / stepsPerEpoch));
+        double warm = warmupEpochs * stepsPerEpoch;
+        return step + 1 < warm ? lr * (step + 1) / warm : lr;
     }
 
     /** The MoCo step's configuration (m is the base momentum; the trainer passes each step's value). */
@@ -87,6 +114,7 @@ public record TrainConfig(
         optim.put("momentum", momentum);
         optim.put("weight_decay", weightDecay);
         optim.put("cos", cos);
+        optim.put("warmup_epochs", warmupEpochs);
         ArrayNode sched = optim.putArray("schedule");
         for (int s : schedule) sched.add(s);
         root.put("epochs", epochs);
@@ -120,7 +148,8 @@ public record TrainConfig(
                     r.get("data").asText(), r.get("subset").asInt(), r.get("knn_k").asInt(), r.get("knn_t").asDouble(),
                     doubles(r.get("normalize_mean")), doubles(r.get("normalize_std")),
                     MocoConfig.Mechanism.parse(mc.has("mechanism") ? mc.get("mechanism").asText() : "moco"),
-                    !mc.has("shuffle_bn") || mc.get("shuffle_bn").asBoolean());
+                    !mc.has("shuffle_bn") || mc.get("shuffle_bn").asBoolean(),
+                    op.has("warmup_epochs") ? op.get("warmup_epochs").asDouble() : 0);
         } catch (Exception e) {
             throw new MocoRefException(where + ": the checkpoint's training configuration is unreadable (" + e.getMessage() + ")");
         }
@@ -141,7 +170,7 @@ public record TrainConfig(
     /** Same run, longer or shorter: what may differ between a checkpoint and the command that resumes it. */
     public TrainConfig withEpochs(int newEpochs) {
         return new TrainConfig(model, imageSize, K, m, T, devices, symmetric, mCos, lr, momentum, weightDecay, cos,
-                schedule, newEpochs, batch, aug, seed, data, subset, knnK, knnT, normalizeMean, normalizeStd, mechanism, shuffleBn);
+                schedule, newEpochs, batch, aug, seed, data, subset, knnK, knnT, normalizeMean, normalizeStd, mechanism, shuffleBn, warmupEpochs);
     }
 
     @Override
@@ -149,6 +178,6 @@ public record TrainConfig(
         return (mechanism == MocoConfig.Mechanism.MOCO ? "" : mechanism.id() + ", ") + (shuffleBn ? "" : "no shuffle BN, ")
                 + model + ", " + imageSize + "px, K " + K + ", m " + m + (mCos ? " (cosine)" : "") + ", T " + T + ", G " + devices
                 + (symmetric ? ", symmetric" : "") + ", lr " + lr + (cos ? " cosine" : " steps " + Arrays.toString(schedule))
-                + ", wd " + weightDecay + ", batch " + batch + ", " + epochs + " epochs, aug " + aug + ", seed " + seed;
+                + (warmupEpochs > 0 ? ", warm-up " + warmupEpochs + " epochs" : "") + ", wd " + weightDecay + ", batch " + batch + ", " + epochs + " epochs, aug " + aug + ", seed " + seed;
     }
 }

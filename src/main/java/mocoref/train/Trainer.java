@@ -151,6 +151,7 @@ public final class Trainer {
                         Phases.mark("step " + step);
                         StepResult r;
                         try {
+                            lr = config.learningRate(step, stepsPerEpoch); // the epoch's, or less during a warm-up
                             r = model.step(new StepInput(images(batch.imQ(), batch), images(batch.imK(), batch), idx, idx2, m, lr,
                                     false, batch.indices(), negatives));
                         } catch (Diverged e) { // --detect-anomaly found the layer

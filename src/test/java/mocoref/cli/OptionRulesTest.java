@@ -145,6 +145,8 @@ class OptionRulesTest {
         r.add(row(2, "--subset must be at least 0, got -1", "train", "--data", "DATA", "--subset", "-1"));
         r.add(row(2, "--subset 8 is fewer images than one --batch-size 16", "train", "--data", "DATA", "--subset", "8", "--batch-size", "16", "--moco-k", "32"));
         r.add(row(2, "--knn-k must be at least 1, got 0", "train", "--data", "DATA", "--knn-k", "0"));
+        r.add(row(2, "--warmup-epochs must be 0 or more, got -1", "train", "--data", "DATA", "--warmup-epochs", "-1"));
+        r.add(row(2, "--aug: crop must be in [0.01, 1.0], got 2.0", "train", "--data", "DATA", "--aug", "fashion:crop=2"));
         r.add(row(2, "--knn-t must be a positive number, got 0", "train", "--data", "DATA", "--knn-t", "0"));
         r.add(row(2, "--knn-t must be a positive number, got NaN", "train", "--data", "DATA", "--knn-t", "NaN"));
         // ---- train: the model (ModelOptions, shared with bench) ----
@@ -413,7 +415,7 @@ class OptionRulesTest {
     /** The count the reliability note quotes, kept honest. */
     @Test
     void theTableHasARowPerRule() {
-        assertEquals(234, rows().size());
+        assertEquals(236, rows().size());
     }
 
     /** Every option of every command (but help, version and verbose) is named by a row, or listed as free. */

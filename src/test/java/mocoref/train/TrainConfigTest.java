@@ -57,4 +57,19 @@ class TrainConfigTest {
         TrainConfig constant = config(0.06, true, new int[0], 200, false);
         for (long s : new long[] {0, 250, 999}) assertEquals(0.99, constant.momentumAt(s, 1000), "constant m at step " + s);
     }
+
+    @Test
+    void warmupRisesLinearlyByStepThenFollowsTheSchedule() {
+        mocoref.model.ResNetConfig model = mocoref.model.ResNetConfig.preset("resnet18", 4, 1, mocoref.model.ResNetConfig.Stem.CIFAR, 8, true);
+        TrainConfig c = new TrainConfig(model, 16, 64, 0.99, 0.1, 2, false, false, 0.4, 0.9, 5e-4, true, new int[0], 10, 16, "fashion",
+                1, "d", 0, 5, 0.1, new double[] {0}, new double[] {1}).withWarmup(2);
+        int spe = 50; // steps per epoch: the warm-up lasts 100 steps
+        org.junit.jupiter.api.Assertions.assertEquals(0.4 / 100, c.learningRate(0, spe), 1e-15);
+        org.junit.jupiter.api.Assertions.assertEquals(0.4 * 50 / 100, c.learningRate(49, spe), 1e-15);
+        // from step 99 on, the cosine schedule's value of the epoch: epoch 1 is 0.4 * 0.5 * (1 + cos(pi/10))
+        org.junit.jupiter.api.Assertions.assertEquals(0.4 * 0.5 * (1 + Math.cos(Math.PI * 1 / 10)), c.learningRate(99, spe), 1e-15);
+        org.junit.jupiter.api.Assertions.assertEquals(0.4 * 0.5 * (1 + Math.cos(Math.PI * 3 / 10)), c.learningRate(170, spe), 1e-15);
+        TrainConfig none = c.withWarmup(0);
+        org.junit.jupiter.api.Assertions.assertEquals(none.learningRate(0), none.learningRate(0, spe), 0.0);
+    }
 }
