@@ -146,7 +146,7 @@ class AugmentSamplingTest {
             assertEquals("1x28x28", p1.apply(grey, new SplittableRandom(15)).dims(), name);
         }
         String m = assertThrows(MocoRefException.class, () -> AugmentPresets.byName("v3", 24, n3)).getMessage();
-        assertTrue(m.contains("unknown augmentation 'v3'"), m);
+        assertTrue(m.contains("unknown 'v3' (expected v1, v2, fashion)"), m);
     }
 
     @Test
