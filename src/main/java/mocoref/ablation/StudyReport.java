@@ -81,7 +81,7 @@ public final class StudyReport {
         StringBuilder b = new StringBuilder();
         b.append("# Ablation: ").append(study.axis).append(" (`").append(study.id).append("`)\n\n");
         b.append("```\n").append(command).append("\n```\n\n");
-        b.append(String.format(Locale.ROOT, "Wall time %.1f minutes on %s.%n%n", wallS / 60, machine));
+        b.append(String.format(Locale.ROOT, "Wall time %.1f minutes on %s (the runs' own times summed, so a study resumed across several invocations counts each run once).%n%n", wallS / 60, machine));
         b.append("| setting | seeds | kNN top-1 (%) | linear top-1 (%) | pretext acc (%) | paper |\n");
         b.append("| --- | ---: | ---: | ---: | ---: | ---: |\n");
         for (Row r : rows) {
@@ -93,7 +93,8 @@ public final class StudyReport {
         }
         b.append("\nMeans over seeds with the half-width of a 95% interval (Student's t); \"fail\": every run diverged "
                 + "(the loss became NaN). Pretext accuracy: the fraction of queries whose positive key scored highest in "
-                + "the last epoch. kNN: k 200, t 0.1, the train split as bank; linear: main_lincls.py's SGD on cached features. "
+                + "the last epoch. kNN: k 200, t 0.1, the train split as bank; linear: main_lincls.py's SGD on cached features, "
+                + "its lr and wd chosen on a held-out tenth of the training images, then trained on all of them. "
                 + "The paper's numbers are ImageNet linear top-1 with ResNet-50, for the shape of the curve, not the scale.\n\n");
         b.append("The paper: ").append(study.paperClaim()).append("\n");
         return b.toString();

@@ -85,7 +85,7 @@ public final class StudyRunner {
         String tag = s.label() + ", seed " + seed;
         if (Files.isRegularFile(resultFile)) {
             RunResult r = read(resultFile);
-            progress.step(runSteps, tag + ": done before");
+            progress.skip(runSteps, tag + ": done before");
             return r;
         }
         Checkpoint resume = null;
@@ -95,7 +95,7 @@ public final class StudyRunner {
             if (resume.epoch() >= cfg.epochs()) resume = null; // an earlier, shorter study: start over
         }
         long before = resume == null ? 0 : resume.step();
-        progress.step(before, tag);
+        progress.skip(before, tag);
         long[] seen = {before};
         long t0 = System.nanoTime();
         RunResult r;

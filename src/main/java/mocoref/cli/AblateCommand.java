@@ -142,7 +142,8 @@ public final class AblateCommand implements Callable<Integer>, CheckedOptions {
         int t = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         List<StudyRunner.RunResult> results = new StudyRunner(study, dir, train, test, () -> Backends.byName(backend, threads), t,
                 monitor, monitor, log).run(settings, perRun, seeds);
-        double wall = (System.nanoTime() - start) / 1e9;
+        double thisCall = (System.nanoTime() - start) / 1e9;
+        double wall = results.stream().mapToDouble(StudyRunner.RunResult::wallS).sum();
         List<StudyReport.Row> rows = StudyReport.summarize(settings, results);
         String command = "moco-ref " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
         Files.writeString(dir.resolve(study.id + ".md"), StudyReport.markdown(study, rows, command, wall, machine()));
@@ -152,7 +153,8 @@ public final class AblateCommand implements Callable<Integer>, CheckedOptions {
             log.printf("%-40s kNN %s  linear %s  pretext %s%n", r.setting().label(), r.knn().format(), r.linear().format(),
                     r.contrastive().format());
         }
-        log.printf("done in %.1f minutes: %s, .csv and .png in %s%n", wall / 60, study.id + ".md", dir);
+        log.printf("done in %.1f minutes (runs: %.1f minutes): %s, .csv and .png in %s%n", thisCall / 60, wall / 60, study.id + ".md",
+                dir);
         return 0;
     }
 

@@ -21,6 +21,8 @@ public final class Progress implements AutoCloseable {
     private final long start = System.nanoTime();
     private long lastLine = System.nanoTime();
     private long done;
+    /** Units done before this process started (a resumed run): counted as done, not in the rate. */
+    private volatile long skipped;
     private String extra = "";
 
     private Progress(String task, long total, PrintStream log, boolean terminal) {
@@ -28,7 +30,10 @@ public final class Progress implements AutoCloseable {
         this.total = Math.max(total, 1);
         this.log = log;
         this.bar = terminal ? new ProgressBarBuilder().setTaskName(task).setInitialMax(this.total).setStyle(ProgressBarStyle.ASCII)
-                .setUpdateIntervalMillis(500).setMaxRenderedLength(120).build() : null;
+                .setUpdateIntervalMillis(500).setMaxRenderedLength(120)
+                .setEtaFunction(state -> java.util.Optional.ofNullable(eta(state.getCurrent(), state.getTotalElapsed().toNanos() / 1e9))
+                        .map(s -> java.time.Duration.ofMillis(Math.round(s * 1000))))
+                .build() : null;
     }
 
     /** A bar when a console is attached and {@code log} is standard output, else log lines. */
@@ -61,12 +66,27 @@ public final class Progress implements AutoCloseable {
         step(n, null);
     }
 
+    /**
+     * {@code n} units that were done before (read back from a checkpoint or a result file): they
+     * count toward the total but not toward the rate, so the ETA stays the time the rest will take.
+     */
+    public void skip(long n, String extra) {
+        skipped += Math.min(n, total - done);
+        step(n, extra);
+    }
+
+    /** Seconds left at this pace, or null before anything was done in this process. */
+    Double eta(long current, double elapsedS) {
+        long worked = current - skipped;
+        return worked <= 0 ? null : elapsedS / worked * (total - current);
+    }
+
     /** "task: done/total (p%) 1m05s elapsed, ETA 3m10s[, extra]". */
     String line(long now) {
         double elapsed = (now - start) / 1e9;
-        double eta = done == 0 ? Double.NaN : elapsed / done * (total - done);
+        Double eta = eta(done, elapsed);
         return String.format("%s: %d/%d (%.0f%%) %s elapsed, ETA %s%s", task, done, total, 100.0 * done / total,
-                Trainer.duration(elapsed), Double.isNaN(eta) ? "?" : Trainer.duration(eta), extra.isEmpty() ? "" : ", " + extra);
+                Trainer.duration(elapsed), eta == null ? "?" : Trainer.duration(eta), extra.isEmpty() ? "" : ", " + extra);
     }
 
     @Override
