@@ -64,8 +64,11 @@ public final class Main implements Callable<Integer> {
 
     /** Not a bug: the model and batch need more heap than the JVM was given. */
     private static int outOfMemory(PrintWriter err) {
+        long machine = ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getTotalMemorySize();
         err.println("moco-ref: out of memory: the Java heap (at most " + Runtime.getRuntime().maxMemory() / (1 << 20)
-                + " MiB) is too small for this model and batch; allow more with MOCOREF_JAVA_OPTS=-Xmx<size> or use a smaller --batch-size");
+                + " MiB; this machine has " + machine / (1 << 20) + " MiB) is too small for this model and batch; use a smaller "
+                + "--batch-size or --width, or allow more with MOCOREF_JAVA_OPTS=-Xmx<size>");
         err.flush();
         return EXIT_USER_ERROR;
     }
