@@ -107,11 +107,15 @@ public final class LinclsCommand implements Callable<Integer>, CheckedOptions {
                     java.util.Arrays.toString(LinearEval.GRID_LR), java.util.Arrays.toString(LinearEval.GRID_WD), 100 * LinearEval.HOLD_OUT,
                     LinearEval.SELECT_EPOCHS);
             out.flush();
-            LinearEval.Selection sel = LinearEval.selected(trainFeatures, testFeatures, train.numClasses(), s, LinearEval.GRID_LR,
-                    LinearEval.GRID_WD, LinearEval.SELECT_EPOCHS, line -> {
-                        out.println(line);
-                        out.flush();
-                    });
+            LinearEval.Selection sel;
+            int units = LinearEval.GRID_LR.length * LinearEval.GRID_WD.length * LinearEval.SELECT_EPOCHS + epochs;
+            try (mocoref.train.Progress progress = mocoref.train.Progress.lines("lincls", units, out)) {
+                sel = LinearEval.selected(trainFeatures, testFeatures, train.numClasses(), s, LinearEval.GRID_LR, LinearEval.GRID_WD,
+                        LinearEval.SELECT_EPOCHS, line -> {
+                            out.println(line);
+                            out.flush();
+                        }, () -> progress.step(1, null));
+            }
             out.printf("lincls: chose lr %s, wd %s; retrained on the whole train set for %d epochs%n", EvalCommands.number(sel.lr()),
                     EvalCommands.number(sel.weightDecay()), epochs);
             r = sel.result();

@@ -100,6 +100,7 @@ public final class Main implements Callable<Integer> {
         while (leaf.subcommand() != null) leaf = leaf.subcommand();
         CommandSpec spec = leaf.commandSpec();
         try {
+            if (spec.userObject() instanceof TrainCommand train) train.applyPreset(leaf); // its values are then checked as if given
             for (CommandSpec mixin : spec.mixins().values()) {
                 if (mixin.userObject() instanceof CheckedOptions c) c.checkOptions(leaf);
             }

@@ -23,7 +23,7 @@ import picocli.CommandLine.ParseResult;
 final class ResumeRules {
     /** Options a resumed run may set. --data may point to the same images moved elsewhere (TrainCommand compares them). */
     static final Set<String> MAY_CHANGE = Set.of("--epochs", "--threads", "--out", "--data", "--resume", "--baselines",
-            "--backend", "--cl-device", "--cl-devices", "--detect-anomaly", "--verbose", "--help", "--version");
+            "--backend", "--monitor", "--preset", "--cl-device", "--cl-devices", "--detect-anomaly", "--verbose", "--help", "--version");
 
     /** How an option's value appears in a checkpoint's configuration, and how a given value compares with it. */
     private record Fixed(Function<TrainConfig, Object> recorded, Function<Object, Object> given) {}

@@ -45,7 +45,12 @@ public final class TrainCommand implements Callable<Integer>, CheckedOptions {
     @Mixin
     OpenClOptions openCl;
 
-    @Option(names = "--epochs", defaultValue = "3", description = "epochs (default: ${DEFAULT-VALUE}: about 16 minutes on 2 cores, kNN included)")
+    @Option(names = "--preset", description = "a recipe from docs/learning.md whose values stand in for the defaults of the "
+            + "options not given: quick (the default of a new run), none (every option at the "
+            + "default shown here: the CIFAR demo's recipe); the run prints the values it takes")
+    String preset;
+
+    @Option(names = "--epochs", defaultValue = "3", description = "epochs (default: ${DEFAULT-VALUE}: about 8 minutes on 2 cores with the quick preset, baselines and kNN included)")
     int epochs;
 
     @Option(names = "--cos", negatable = true, defaultValue = "true", fallbackValue = "true",
@@ -89,6 +94,11 @@ public final class TrainCommand implements Callable<Integer>, CheckedOptions {
     @Option(names = "--knn-t", defaultValue = "0.1", description = "kNN monitor: temperature (default: ${DEFAULT-VALUE})")
     double knnT;
 
+    @Option(names = "--monitor", defaultValue = "0",
+            description = "kNN monitor between epochs on balanced subsets of this many train and test images, for speed (0: all; "
+                    + "the last epoch's kNN and the linear probe always use all; default: ${DEFAULT-VALUE})")
+    int monitor;
+
     @Option(names = "--baselines", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "first print kNN and linear-probe accuracy on the raw pixels, for scale (default: ${DEFAULT-VALUE})")
     boolean baselines;
@@ -102,6 +112,26 @@ public final class TrainCommand implements Callable<Integer>, CheckedOptions {
     @Option(names = "--out", description = "run directory (default: runs/<date-time>, or the resumed run's)")
     Path out;
 
+    /**
+     * Before any option is checked ({@link Main}): a new run takes its preset's values for the
+     * options not given; a resumed run keeps its checkpoint's recipe, so it takes no preset.
+     */
+    void applyPreset(ParseResult parsed) {
+        if (parsed.hasMatchedOption("--resume")) {
+            if (preset != null) throw new OptionException("--preset chooses the recipe of a new run; a resumed run keeps its checkpoint's");
+            return;
+        }
+        presetApplied = TrainPresets.applied(presetName(), spec, parsed);
+        TrainPresets.apply(presetName(), spec, parsed);
+    }
+
+    /** The options the preset set, for the run's "recipe:" line. */
+    private String presetApplied = "";
+
+    private String presetName() {
+        return preset != null ? preset : TrainPresets.DEFAULT;
+    }
+
     @Override
     public void checkOptions(ParseResult parsed) {
         boolean resuming = parsed.hasMatchedOption("--resume");
@@ -114,6 +144,7 @@ public final class TrainCommand implements Callable<Integer>, CheckedOptions {
         OptionRules.backendAndThreads(backend, threads);
         OptionRules.atLeast("--subset", subset, 0);
         OptionRules.atLeast("--knn-k", knnK, 1);
+        OptionRules.atLeast("--monitor", monitor, 0);
         OptionRules.nonNegative("--warmup-epochs", warmupEpochs);
         OptionRules.positive("--knn-t", knnT);
         if (resuming) return; // the rest compares with defaults that a resumed run does not use
@@ -177,6 +208,10 @@ public final class TrainCommand implements Callable<Integer>, CheckedOptions {
         }
         if (detectAnomaly) b = b.detectingAnomalies();
         int usedThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        if (resume == null) {
+            log.println("recipe: --preset " + presetName() + (presetApplied.isEmpty() ? " (every option at its own default)"
+                    : ": " + presetApplied + " (options given on the command line win)"));
+        }
         log.println("model: " + config);
         log.println("backend: " + b.name() + ", " + usedThreads + " threads; run directory: " + out);
         if (checkpoint == null && baselines) {
@@ -189,7 +224,8 @@ public final class TrainCommand implements Callable<Integer>, CheckedOptions {
             log.printf("raw pixels, for scale: kNN top-1 %.2f%%, linear probe top-1 %.2f%% (lr %s, wd %s chosen on held-out data) (%.0fs)%n",
                     100 * raw.knnTop1(), 100 * raw.linearTop1(), raw.linearLr(), raw.linearWd(), (System.nanoTime() - tb) / 1e9);
         }
-        Trainer.EpochStats last = new Trainer(config, b, usedThreads, out, log, System.console() != null).run(train, test, checkpoint);
+        Trainer.EpochStats last = new Trainer(config, b, usedThreads, out, log, System.console() != null)
+                .monitorSubsets(monitor, monitor).run(train, test, checkpoint);
         if (last != null) {
             log.printf("done: %d epochs, final kNN top-1 %.2f%%; checkpoints, metrics.jsonl and plots in %s%n",
                     last.epoch(), 100 * last.knnTop1(), out);

@@ -139,6 +139,12 @@ public final class LinearEval {
      */
     public static Selection selected(FeatureExtractor.Features train, FeatureExtractor.Features test, int classes, Settings s,
                                      double[] lrs, double[] wds, int selectEpochs, Consumer<String> log) {
+        return selected(train, test, classes, s, lrs, wds, selectEpochs, log, () -> { });
+    }
+
+    /** {@link #selected} calling {@code epochDone} after every epoch of every try and of the final training (for progress). */
+    public static Selection selected(FeatureExtractor.Features train, FeatureExtractor.Features test, int classes, Settings s,
+                                     double[] lrs, double[] wds, int selectEpochs, Consumer<String> log, Runnable epochDone) {
         int[][] split = holdOut(train.labels(), train.n(), classes, HOLD_OUT, s.seed());
         FeatureExtractor.Features fit = rows(train, split[0]), held = rows(train, split[1]);
         double[] top1 = new double[lrs.length * wds.length];
@@ -148,14 +154,14 @@ public final class LinearEval {
                 Settings t = new Settings(selectEpochs, lrs[i], defaultMilestones(selectEpochs), s.batchSize(), s.momentum(), wds[j],
                         s.seed(), s.threads());
                 int k = i * wds.length + j;
-                top1[k] = cached(fit, held, classes, t, e -> { }).last().top1();
+                top1[k] = cached(fit, held, classes, t, e -> epochDone.run()).last().top1();
                 if (top1[k] > top1[best]) best = k;
                 log.accept(String.format(java.util.Locale.ROOT, "held-out: lr %s wd %s -> top-1 %.2f%%", lrs[i], wds[j], 100 * top1[k]));
             }
         }
         double lr = lrs[best / wds.length], wd = wds[best % wds.length];
         Settings chosen = new Settings(s.epochs(), lr, s.milestones(), s.batchSize(), s.momentum(), wd, s.seed(), s.threads());
-        return new Selection(lr, wd, lrs.clone(), wds.clone(), top1, cached(train, test, classes, chosen, e -> { }));
+        return new Selection(lr, wd, lrs.clone(), wds.clone(), top1, cached(train, test, classes, chosen, e -> epochDone.run()));
     }
 
     /**

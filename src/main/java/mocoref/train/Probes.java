@@ -29,23 +29,28 @@ public final class Probes {
                 threads);
     }
 
-    /** Units of progress of {@link #linear}: each held-out try, then the final training. */
+    /** Units of progress of {@link #linear}: an epoch of a held-out try or of the final training. */
     public static int linearSteps() {
-        return LinearEval.GRID_LR.length * LinearEval.GRID_WD.length + 1;
+        return LinearEval.GRID_LR.length * LinearEval.GRID_WD.length * LinearEval.SELECT_EPOCHS + LINEAR_EPOCHS;
     }
+
+    /** The raw pixels' kNN in units of {@link #linearSteps}: on 784 pixels it takes about as long as this many probe epochs. */
+    static final int RAW_KNN_UNITS = 20;
 
     /** Units of progress of {@link #rawPixels}: the kNN, then {@link #linearSteps}. */
     public static int rawPixelSteps() {
-        return 1 + linearSteps();
+        return RAW_KNN_UNITS + linearSteps();
     }
 
     /** The linear probe: lr and wd chosen on held-out training features, then trained on all of them, tested once. */
     public static LinearEval.Selection linear(FeatureExtractor.Features train, FeatureExtractor.Features test, int classes, long seed,
                                               int threads, Progress progress) {
-        LinearEval.Selection s = LinearEval.selected(train, test, classes, LinearEval.Settings.mainLincls(LINEAR_EPOCHS, seed, threads),
-                LinearEval.GRID_LR, LinearEval.GRID_WD, LinearEval.SELECT_EPOCHS, line -> progress.step(1, line));
-        progress.step(1, "final probe");
-        return s;
+        int tries = LinearEval.GRID_LR.length * LinearEval.GRID_WD.length;
+        int[] tried = {0};
+        return LinearEval.selected(train, test, classes, LinearEval.Settings.mainLincls(LINEAR_EPOCHS, seed, threads),
+                LinearEval.GRID_LR, LinearEval.GRID_WD, LinearEval.SELECT_EPOCHS,
+                line -> progress.step(0, ++tried[0] < tries ? line : line + "; the final probe on all training images"),
+                () -> progress.step(1, null));
     }
 
     /** Both probes on the normalized pixels themselves: what the encoder has to beat. */
@@ -53,7 +58,7 @@ public final class Probes {
                                    Progress progress) {
         FeatureExtractor.Features tr = pixels(train, normalize), te = pixels(test, normalize);
         double knn = knn(tr, te, train.numClasses(), k, t, threads).top1();
-        progress.step(1, "kNN");
+        progress.step(RAW_KNN_UNITS, "kNN");
         LinearEval.Selection lin = linear(tr, te, train.numClasses(), seed, threads, progress);
         return new Result(knn, lin.result().last().top1(), lin.lr(), lin.weightDecay());
     }

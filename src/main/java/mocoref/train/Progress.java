@@ -16,7 +16,7 @@ public final class Progress implements AutoCloseable {
 
     private final String task;
     private final long total;
-    private final PrintStream log;
+    private final java.util.function.Consumer<String> log;
     private final ProgressBar bar;
     private final long start = System.nanoTime();
     private long lastLine = System.nanoTime();
@@ -25,7 +25,7 @@ public final class Progress implements AutoCloseable {
     private volatile long skipped;
     private String extra = "";
 
-    private Progress(String task, long total, PrintStream log, boolean terminal) {
+    private Progress(String task, long total, java.util.function.Consumer<String> log, boolean terminal) {
         this.task = task;
         this.total = Math.max(total, 1);
         this.log = log;
@@ -38,12 +38,20 @@ public final class Progress implements AutoCloseable {
 
     /** A bar when a console is attached and {@code log} is standard output, else log lines. */
     public static Progress start(String task, long total, PrintStream log) {
-        return new Progress(task, total, log, System.console() != null && log == System.out);
+        return new Progress(task, total, log::println, System.console() != null && log == System.out);
     }
 
     /** Log lines only, whatever the output is (for tests and nested work). */
     public static Progress lines(String task, long total, PrintStream log) {
-        return new Progress(task, total, log, false);
+        return new Progress(task, total, log::println, false);
+    }
+
+    /** Log lines to a writer (a command's output), flushed as they are written. */
+    public static Progress lines(String task, long total, java.io.PrintWriter out) {
+        return new Progress(task, total, line -> {
+            out.println(line);
+            out.flush();
+        }, false);
     }
 
     /** {@code n} more units done; {@code extra} (may be null) is shown after the count. */
@@ -58,7 +66,7 @@ public final class Progress implements AutoCloseable {
         long now = System.nanoTime();
         if ((now - lastLine) / 1e9 >= LOG_INTERVAL_S || done == total) {
             lastLine = now;
-            log.println(line(now));
+            log.accept(line(now));
         }
     }
 

@@ -36,9 +36,6 @@ import mocoref.io.StoredTensor;
 import mocoref.model.MocoConfig;
 import mocoref.tensor.Permutations;
 import mocoref.backend.ImageBatch;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
  * The training loop of {@code main_moco.py}, with the CIFAR demo's kNN monitor: per epoch, the
@@ -134,7 +131,8 @@ public final class Trainer {
                 long waitNanos = 0;
                 double lossSum = 0, accSum = 0, m = config.m();
                 Iterator<TwoViewBatch> batches = loader.epoch(epoch);
-                try (ProgressBar bar = progressBar ? bar(epoch, stepsPerEpoch) : null) {
+                String task = String.format("epoch %d/%d", epoch + 1, config.epochs());
+                try (Progress progress = progressBar ? Progress.start(task, stepsPerEpoch, log) : Progress.lines(task, stepsPerEpoch, log)) {
                     for (int i = 0; i < stepsPerEpoch; i++) {
                         long w0 = System.nanoTime();
                         TwoViewBatch batch = batches.next();
@@ -168,12 +166,9 @@ public final class Trainer {
                         accSum += r.accuracy();
                         step++;
                         stepListener.accept(step);
-                        if (bar != null) {
-                            double secs = (System.nanoTime() - epochStart) / 1e9;
-                            bar.step();
-                            bar.setExtraMessage(String.format(" loss %.3f  acc %5.1f%%  %4.0f img/s  lr %.4f",
-                                    lossSum / (i + 1), 100 * accSum / (i + 1), (i + 1) * config.batch() / secs, lr));
-                        }
+                        double secs = (System.nanoTime() - epochStart) / 1e9;
+                        progress.step(1, String.format("loss %.3f  acc %5.1f%%  %4.0f img/s  lr %.4f",
+                                lossSum / (i + 1), 100 * accSum / (i + 1), (i + 1) * config.batch() / secs, lr));
                     }
                 }
                 double epochS = (System.nanoTime() - epochStart) / 1e9;
@@ -218,12 +213,6 @@ public final class Trainer {
             }
         }
         return null;
-    }
-
-    private ProgressBar bar(int epoch, int steps) {
-        return new ProgressBarBuilder().setTaskName(String.format("epoch %d/%d", epoch + 1, config.epochs()))
-                .setInitialMax(steps).setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500)
-                .setMaxRenderedLength(120).build();
     }
 
     private Dataset subset(Dataset d, int n) {

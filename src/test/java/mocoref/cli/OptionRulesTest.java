@@ -145,6 +145,10 @@ class OptionRulesTest {
         r.add(row(2, "--subset must be at least 0, got -1", "train", "--data", "DATA", "--subset", "-1"));
         r.add(row(2, "--subset 8 is fewer images than one --batch-size 16", "train", "--data", "DATA", "--subset", "8", "--batch-size", "16", "--moco-k", "32"));
         r.add(row(2, "--knn-k must be at least 1, got 0", "train", "--data", "DATA", "--knn-k", "0"));
+        r.add(row(2, "--monitor must be at least 0, got -1", "train", "--data", "DATA", "--monitor", "-1"));
+        r.add(row(2, "--preset: unknown 'fast' (expected quick, none)", "train", "--data", "DATA", "--preset", "fast"));
+        r.add(row(2, "--preset chooses the recipe of a new run; a resumed run keeps its checkpoint's", "train", "--resume", "RUN",
+                "--preset", "quick"));
         r.add(row(2, "--warmup-epochs must be 0 or more, got -1", "train", "--data", "DATA", "--warmup-epochs", "-1"));
         r.add(row(2, "--aug: crop must be in [0.01, 1.0], got 2.0", "train", "--data", "DATA", "--aug", "fashion:crop=2"));
         r.add(row(2, "--knn-t must be a positive number, got 0", "train", "--data", "DATA", "--knn-t", "0"));
@@ -210,6 +214,9 @@ class OptionRulesTest {
         r.add(row(1, LOADED, "train", "--resume", "RUN", "--backend", "cpu", "--arch", "resnet18", "--aug", "fashion", "--schedule", "120,160",
                 "--batch-size", "16", "--moco-k", "64", "--devices", "2", "--no-baselines", "--data", "DATA", "--out", "RUN"));
         r.add(row(1, LOADED, "train", "--resume", "DONE", "--epochs", "3"));
+        r.add(row(1, LOADED, "train", "--resume", "RUN", "--monitor", "1000"));
+        r.add(row(1, LOADED, "train", "--data", "DATA", "--out", "OUT", "--preset", "quick", "--epochs", "1", "--batch-size", "16", "--moco-k", "32",
+                "--subset", "16"));
 
         // ---- the OpenCL device options (every command that builds a backend) ----
         r.add(row(2, "--cl-device applies to --backend opencl only", "train", "--data", "DATA", "--backend", "reference", "--cl-device", "1"));
@@ -415,7 +422,7 @@ class OptionRulesTest {
     /** The count the reliability note quotes, kept honest. */
     @Test
     void theTableHasARowPerRule() {
-        assertEquals(236, rows().size());
+        assertEquals(241, rows().size());
     }
 
     /** Every option of every command (but help, version and verbose) is named by a row, or listed as free. */
