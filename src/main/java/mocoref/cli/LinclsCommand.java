@@ -108,8 +108,7 @@ public final class LinclsCommand implements Callable<Integer>, CheckedOptions {
                     LinearEval.SELECT_EPOCHS);
             out.flush();
             LinearEval.Selection sel;
-            int units = LinearEval.GRID_LR.length * LinearEval.GRID_WD.length * LinearEval.SELECT_EPOCHS + epochs;
-            try (mocoref.train.Progress progress = mocoref.train.Progress.lines("lincls", units, out)) {
+            try (mocoref.train.Progress progress = mocoref.train.Progress.lines("lincls", LinearEval.selectionEpochs(epochs), out)) {
                 sel = LinearEval.selected(trainFeatures, testFeatures, train.numClasses(), s, LinearEval.GRID_LR, LinearEval.GRID_WD,
                         LinearEval.SELECT_EPOCHS, line -> {
                             out.println(line);

@@ -121,8 +121,7 @@ public final class TrainCommand implements Callable<Integer>, CheckedOptions {
             if (preset != null) throw new OptionException("--preset chooses the recipe of a new run; a resumed run keeps its checkpoint's");
             return;
         }
-        presetApplied = TrainPresets.applied(presetName(), spec, parsed);
-        TrainPresets.apply(presetName(), spec, parsed);
+        presetApplied = TrainPresets.apply(presetName(), spec, parsed);
     }
 
     /** The options the preset set, for the run's "recipe:" line. */

@@ -43,14 +43,13 @@ final class TrainPresets {
 
     /** "--batch-size 64 --lr 0.12 ..." as a command line would give it. */
     static String describe(String name) {
-        return String.join(" ", describeParts(name));
+        return String.join(" ", PRESETS.get(name).entrySet().stream().map(TrainPresets::asGiven).toList());
     }
 
-    /** Each option of the preset as a command line gives it: "--batch-size 64", "--symmetric", "--no-mlp". */
-    private static String[] describeParts(String name) {
-        return PRESETS.get(name).entrySet().stream().map(e -> e.getValue() instanceof Boolean on
-                ? (on ? e.getKey() : "--no-" + e.getKey().substring(2)) // switches
-                : e.getKey() + " " + (e.getValue() instanceof int[] a ? join(a) : e.getValue())).toArray(String[]::new);
+    /** One option of a preset as a command line gives it: "--batch-size 64", "--symmetric", "--no-mlp". */
+    private static String asGiven(Map.Entry<String, Object> e) {
+        if (e.getValue() instanceof Boolean on) return on ? e.getKey() : "--no-" + e.getKey().substring(2); // switches
+        return e.getKey() + " " + (e.getValue() instanceof int[] a ? join(a) : e.getValue());
     }
 
     private static String join(int[] a) {
@@ -61,15 +60,23 @@ final class TrainPresets {
 
     /**
      * Sets the options of preset {@code name} that {@code parsed} did not give (nor an option that
-     * stands for the same setting). Refuses an unknown name.
+     * stands for the same setting) and returns them as a command line ("" when none), for the
+     * run's "recipe:" line. Refuses an unknown name.
      */
-    static void apply(String name, CommandSpec spec, ParseResult parsed) {
-        for (Map.Entry<String, Object> e : preset(name).entrySet()) {
+    static String apply(String name, CommandSpec spec, ParseResult parsed) {
+        Map<String, Object> preset = PRESETS.get(name);
+        if (preset == null) {
+            throw new OptionException("--preset: unknown '" + name + "' (expected " + String.join(", ", PRESETS.keySet()) + ")");
+        }
+        StringBuilder applied = new StringBuilder();
+        for (Map.Entry<String, Object> e : preset.entrySet()) {
             if (!applies(e.getKey(), spec, parsed)) continue;
             OptionSpec option = spec.findOption(e.getKey());
             if (option == null) throw new IllegalStateException("preset " + name + " sets " + e.getKey() + ", which train does not have");
             option.setValue(e.getValue());
+            applied.append(applied.length() > 0 ? " " : "").append(asGiven(e));
         }
+        return applied.toString();
     }
 
     /**
@@ -81,25 +88,5 @@ final class TrainPresets {
         if (parsed.hasMatchedOption(key)) return false;
         if (SAME_SETTING.getOrDefault(key, Set.of()).stream().anyMatch(parsed::hasMatchedOption)) return false;
         return !key.equals("--aug") || Integer.valueOf(1).equals(spec.findOption("--in-channels").getValue());
-    }
-
-    /** Preset {@code name}'s values; an unknown name is the user's error. */
-    private static Map<String, Object> preset(String name) {
-        Map<String, Object> preset = PRESETS.get(name);
-        if (preset == null) {
-            throw new OptionException("--preset: unknown '" + name + "' (expected " + String.join(", ", PRESETS.keySet()) + ")");
-        }
-        return preset;
-    }
-
-    /** The options of preset {@code name} that {@link #apply} sets, as a command line ("" when none). */
-    static String applied(String name, CommandSpec spec, ParseResult parsed) {
-        preset(name);
-        StringBuilder b = new StringBuilder();
-        for (String part : describeParts(name)) {
-            String key = part.startsWith("--no-") ? "--" + part.substring(5) : part.split(" ")[0];
-            if (applies(key, spec, parsed)) b.append(b.length() > 0 ? " " : "").append(part);
-        }
-        return b.toString();
     }
 }

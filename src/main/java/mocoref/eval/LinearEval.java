@@ -128,6 +128,11 @@ public final class LinearEval {
      */
     public record Selection(double lr, double weightDecay, double[] lrs, double[] wds, double[] heldOutTop1, Result result) {}
 
+    /** Epochs {@link #selected} trains over the default grid: every held-out try's, then the final training's. */
+    public static int selectionEpochs(int finalEpochs) {
+        return GRID_LR.length * GRID_WD.length * SELECT_EPOCHS + finalEpochs;
+    }
+
     /**
      * The linear probe with its learning rate and weight decay chosen on held-out data instead of
      * fixed: a class-balanced {@link #HOLD_OUT} of the training features (seeded) is set aside, a

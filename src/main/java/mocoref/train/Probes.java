@@ -31,7 +31,7 @@ public final class Probes {
 
     /** Units of progress of {@link #linear}: an epoch of a held-out try or of the final training. */
     public static int linearSteps() {
-        return LinearEval.GRID_LR.length * LinearEval.GRID_WD.length * LinearEval.SELECT_EPOCHS + LINEAR_EPOCHS;
+        return LinearEval.selectionEpochs(LINEAR_EPOCHS);
     }
 
     /** The raw pixels' kNN in units of {@link #linearSteps}: on 784 pixels it takes about as long as this many probe epochs. */

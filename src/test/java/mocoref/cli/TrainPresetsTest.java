@@ -96,11 +96,12 @@ class TrainPresetsTest {
 
     @Test
     void theGreyImagesAugmentationIsNotSetForColourImages() {
-        CommandLine colour = train("--in-channels", "3");
+        CommandLine root = Main.commandLine();
+        ParseResult parsed = root.parseArgs("train", "--in-channels", "3").subcommand();
+        CommandLine colour = root.getSubcommands().get("train");
+        String line = TrainPresets.apply("quick", colour.getCommandSpec(), parsed);
         assertEquals(null, value(colour, "--aug"), "colour keeps its own default (v1)");
         assertEquals(64, value(colour, "--batch-size"), "the rest of the preset still applies");
-        ParseResult parsed = Main.commandLine().parseArgs("train", "--in-channels", "3").subcommand();
-        String line = TrainPresets.applied("quick", colour.getCommandSpec(), parsed);
         assertFalse(line.contains("--aug"), line);
         assertTrue(line.contains("--batch-size 64"), line);
     }
@@ -109,10 +110,10 @@ class TrainPresetsTest {
     void theAppliedLineLeavesOutWhatTheCommandLineGave() {
         CommandLine root = Main.commandLine();
         ParseResult parsed = root.parseArgs("train", "--batch-size", "32").subcommand();
-        String line = TrainPresets.applied("quick", root.getSubcommands().get("train").getCommandSpec(), parsed);
+        String line = TrainPresets.apply("quick", root.getSubcommands().get("train").getCommandSpec(), parsed);
         assertFalse(line.contains("--batch-size"), line);
         assertTrue(line.contains("--aug " + TrainPresets.PRESETS.get("quick").get("--aug")), line);
-        assertEquals("", TrainPresets.applied("none", root.getSubcommands().get("train").getCommandSpec(), parsed));
+        assertEquals("", TrainPresets.apply("none", root.getSubcommands().get("train").getCommandSpec(), parsed));
     }
 
     private static Object normal(Object v) {
