@@ -161,7 +161,8 @@ public final class LinearEval {
                 int k = i * wds.length + j;
                 top1[k] = cached(fit, held, classes, t, e -> epochDone.run()).last().top1();
                 if (top1[k] > top1[best]) best = k;
-                log.accept(String.format(java.util.Locale.ROOT, "held-out: lr %s wd %s -> top-1 %.2f%%", lrs[i], wds[j], 100 * top1[k]));
+                log.accept(String.format(java.util.Locale.ROOT, "held-out: lr %s wd %s -> top-1 %.2f%% (best so far: lr %s wd %s, %.2f%%)",
+                        lrs[i], wds[j], 100 * top1[k], lrs[best / wds.length], wds[best % wds.length], 100 * top1[best]));
             }
         }
         double lr = lrs[best / wds.length], wd = wds[best % wds.length];

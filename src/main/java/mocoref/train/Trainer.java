@@ -186,8 +186,10 @@ public final class Trainer {
                 saveEpoch(done, step, model, metrics);
                 double elapsed = (System.nanoTime() - runStart) / 1e9;
                 double eta = elapsed / (done - startEpoch) * (config.epochs() - done);
-                log.printf("epoch %3d/%d  loss %.4f  contrastive acc %5.1f%%  kNN top-1 %5.2f%%  lr %.4f  m %.4f  %5.0f img/s  %5.0fs  ETA %s%n",
-                        done, config.epochs(), last.loss(), 100 * last.contrastiveAcc(), 100 * knn.top1(), lr, m,
+                // m only where there is a key encoder for it to move (end-to-end and the memory bank have none)
+                String momentum = config.mechanism() == MocoConfig.Mechanism.MOCO ? String.format("  m %.4f", m) : "";
+                log.printf("epoch %3d/%d  loss %.4f  contrastive acc %5.1f%%  kNN top-1 %5.2f%%  lr %.4f%s  %5.0f img/s  %5.0fs  ETA %s%n",
+                        done, config.epochs(), last.loss(), 100 * last.contrastiveAcc(), 100 * knn.top1(), lr, momentum,
                         last.imagesPerS(), last.epochS(), duration(eta));
                 Plots.drawAll(out);
                 if (done == config.epochs()) finish(f, train.numClasses(), knn);

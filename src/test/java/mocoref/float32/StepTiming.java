@@ -74,35 +74,9 @@ public final class StepTiming {
     static void convolutions(Device d, ResNetLayout layout, int n, int[] image, int reps) {
         Random rng = new Random(3);
         double fwdTotal = 0, bwdTotal = 0;
-        int h = image[1], w = image[2];
-        ResNetLayout.Conv c1 = layout.conv1();
-        Device.ConvShape stem = new Device.ConvShape(c1.in(), c1.out(), c1.kernel(), c1.stride(), c1.padding(), n, h, w);
-        h = stem.outH();
-        w = stem.outW();
-        if (layout.maxPool()) {
-            h = (h + 2 - 3) / 2 + 1;
-            w = (w + 2 - 3) / 2 + 1;
-        }
-        java.util.List<Object[]> shapes = new java.util.ArrayList<>();
-        shapes.add(new Object[] {c1.name(), stem});
-        for (ResNetLayout.Block b : layout.blocks()) {
-            int bh = h, bw = w;
-            for (ResNetLayout.Conv c : b.convs()) {
-                Device.ConvShape s = new Device.ConvShape(c.in(), c.out(), c.kernel(), c.stride(), c.padding(), n, bh, bw);
-                shapes.add(new Object[] {c.name(), s});
-                bh = s.outH();
-                bw = s.outW();
-            }
-            if (b.hasDownsample()) {
-                ResNetLayout.Conv c = b.downsample();
-                shapes.add(new Object[] {c.name(), new Device.ConvShape(c.in(), c.out(), 1, c.stride(), 0, n, h, w)});
-            }
-            h = bh;
-            w = bw;
-        }
-        for (Object[] e : shapes) {
-            String name = (String) e[0];
-            Device.ConvShape s = (Device.ConvShape) e[1];
+        for (LayerTiming.PlacedConv c : LayerTiming.placedConvolutions(layout, n, image)) {
+            String name = c.name();
+            Device.ConvShape s = c.shape();
             int wn = s.out() * s.in() * s.kernel() * s.kernel();
             Buffer wb = d.buffer(wn), gb = d.buffer(wn);
             Device.Conv2d conv = d.conv2d(s, new ParamRef(wb, gb, 0, wn));
@@ -111,7 +85,7 @@ public final class StepTiming {
             float[] xv = new float[n * s.in() * s.h() * s.w()];
             for (int i = 0; i < xv.length; i++) xv[i] = rng.nextFloat();
             d.writeImages(xv, 0, x);
-            boolean stemConv = name.equals("conv1");
+            boolean stemConv = name.equals(layout.conv1().name());
             double[] f = new double[reps], b = new double[reps], wg = new double[reps];
             for (int r = 0; r < reps; r++) {
                 long t0 = System.nanoTime();
@@ -136,9 +110,7 @@ public final class StepTiming {
     }
 
     static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+        return LayerTiming.median(v);
     }
 
     static MocoConfig defaultConfig(int width, int batch) {
