@@ -2,7 +2,8 @@
 # moco-ref's cpu backend and PyTorch on the same MoCo step, side by side, in one go.
 #
 #   scripts/bench-vs-pytorch.sh [--widths "16 32 64"] [--rounds 3] [--threads 2] [--steps 20]
-#                               [--baseline DIR] [--java-opts "..."] [--isa native|avx2] [-- extra bench options]
+#                               [--baseline DIR] [--java-opts "..."] [--isa native|avx2]
+#                               [--torch-malloc tuned|default] [-- extra bench options]
 #
 # For each width it alternates moco-ref and PyTorch runs (--rounds of each, so drift on a noisy
 # machine hits both alike), takes the median of each side's per-run medians, and prints both and
@@ -11,11 +12,12 @@
 # table. --java-opts goes to every moco-ref JVM. --isa avx2 runs both sides as on an AVX2 machine:
 # moco-ref with -XX:UseAVX=2 (the Vector API's 256-bit species and the 6x16 tiles), PyTorch with
 # ATEN_CPU_CAPABILITY=avx2 and ONEDNN_MAX_CPU_ISA=AVX2 (oneDNN's AVX2 kernels), so that neither side
-# uses AVX-512 where the machine has it.
+# uses AVX-512 where the machine has it. PyTorch runs with glibc's malloc tuned to keep freed memory
+# (bench_pytorch.py --malloc tuned: PyTorch at its fastest here); --torch-malloc default runs it as it comes.
 # Installs python3-torch when missing and root.
 set -euo pipefail
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
-widths="16 32 64"; rounds=3; threads=2; steps=20; warmup=3; baseline=""; java_opts=""; isa=native
+widths="16 32 64"; rounds=3; threads=2; steps=20; warmup=3; baseline=""; java_opts=""; isa=native; torch_malloc=tuned
 while (($#)); do
   case "$1" in
     --widths) widths="$2"; shift 2 ;;
@@ -26,6 +28,7 @@ while (($#)); do
     --baseline) baseline="$(cd "$2" && pwd)"; shift 2 ;;
     --java-opts) java_opts="$2"; shift 2 ;;
     --isa) isa="$2"; shift 2 ;;
+    --torch-malloc) torch_malloc="$2"; shift 2 ;;
     --) shift; break ;;
     *) echo "bench-vs-pytorch: unknown option $1" >&2; exit 2 ;;
   esac
@@ -48,7 +51,7 @@ fi
 [[ -n "$baseline" ]] && "$baseline/moco-ref" --version >/dev/null
 export MOCOREF_JAVA_OPTS="${MOCOREF_JAVA_OPTS:-} $java_opts"
 
-echo "# $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs, ISA $isa, $(java -version 2>&1 | head -1), moco-ref JVM options:${MOCOREF_JAVA_OPTS}"
+echo "# $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs, ISA $isa, PyTorch malloc $torch_malloc, $(java -version 2>&1 | head -1), moco-ref JVM options:${MOCOREF_JAVA_OPTS}"
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 field() { /usr/bin/python3 -c "import json,sys; print(json.loads(sys.stdin.readline())['$1'])"; }
 
@@ -65,7 +68,7 @@ for w in $widths; do
       b_ips+=("$(field images_per_s <<<"$b")"); b_rss+=("$(field peak_rss_mib <<<"$b")")
     fi
     m=$("$root/moco-ref" bench --backend cpu --threads "$threads" --width "$w" --steps "$steps" --warmup "$warmup" --json "${extra[@]}")
-    p=$(env "${torch_env[@]}" /usr/bin/python3 "$root/scripts/bench_pytorch.py" --threads "$threads" --width "$w" --steps "$steps" --warmup "$warmup" "${extra[@]}")
+    p=$(env "${torch_env[@]}" /usr/bin/python3 "$root/scripts/bench_pytorch.py" --malloc "$torch_malloc" --threads "$threads" --width "$w" --steps "$steps" --warmup "$warmup" "${extra[@]}")
     m_ips+=("$(field images_per_s <<<"$m")"); p_ips+=("$(field images_per_s <<<"$p")")
     m_rss+=("$(field peak_rss_mib <<<"$m")"); p_rss+=("$(field peak_rss_mib <<<"$p")")
   done

@@ -11,7 +11,9 @@ a convolution, BatchNorm or Linear row is G calls on a chunk each; the logits ov
 `FastMoCo.logits_and_loss`'s 1x1 convolution (oneDNN) on the whole batch; the SGD step is
 torch.optim.SGD over encoder_q's parameters and the momentum update is builder.py's loop.
 The input gradient and the weight gradient of a convolution are `aten::convolution_backward`
-with one output each, the same function autograd calls.
+with one output each, the same function autograd calls. Each row is the median of --reps calls
+after 3 warm-up calls, with glibc's malloc tuned as bench_pytorch.py's default (--malloc): without
+it most of a large convolution's time on this VM is page faults of freshly mapped buffers.
 """
 import argparse
 import os
@@ -25,16 +27,19 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference-tests"))
 from moco_torch import build_encoder  # noqa: E402
+from bench_pytorch import tune_malloc  # noqa: E402
+
+WARMUP = 3
 
 
 def timed(fn, reps):
-    """Median ms of fn() over reps calls after one warm-up."""
+    """Median ms of fn() over reps calls after WARMUP calls."""
     times = []
-    for r in range(reps + 1):
+    for r in range(reps + WARMUP):
         t0 = time.perf_counter()
         fn()
         t1 = time.perf_counter()
-        if r > 0:
+        if r >= WARMUP:
             times.append((t1 - t0) * 1000)
     return statistics.median(times)
 
@@ -42,12 +47,12 @@ def timed(fn, reps):
 def timed_backward(forward, reps):
     """Median ms of the backward alone: forward() builds a fresh graph and returns (outputs, inputs, grads)."""
     times = []
-    for r in range(reps + 1):
+    for r in range(reps + WARMUP):
         outs, ins, grads = forward()
         t0 = time.perf_counter()
         torch.autograd.grad(outs, ins, grads)
         t1 = time.perf_counter()
-        if r > 0:
+        if r >= WARMUP:
             times.append((t1 - t0) * 1000)
     return statistics.median(times)
 
@@ -181,14 +186,17 @@ def main():
     a.add_argument("--batch", type=int, default=256)
     a.add_argument("--groups", type=int, default=2, help="logical devices G of the step (chunks of batch / G)")
     a.add_argument("--width", type=int, default=16)
+    a.add_argument("--malloc", choices=["tuned", "default"], default="tuned", help="as bench_pytorch.py's --malloc")
     args = a.parse_args()
+    if args.malloc == "tuned":
+        tune_malloc()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     with open(args.rows) as f:
         lines = [ln.rstrip("\n") for ln in f if ln.strip()]
-    print("# pytorch %s, %d threads, ATEN_CPU_CAPABILITY=%s, ONEDNN_MAX_CPU_ISA=%s" % (
+    print("# pytorch %s, %d threads, ATEN_CPU_CAPABILITY=%s, ONEDNN_MAX_CPU_ISA=%s, malloc %s" % (
         torch.__version__, torch.get_num_threads(), os.environ.get("ATEN_CPU_CAPABILITY", "(default)"),
-        os.environ.get("ONEDNN_MAX_CPU_ISA", "(default)")))
+        os.environ.get("ONEDNN_MAX_CPU_ISA", "(default)"), args.malloc))
     for ln in lines:
         if ln.startswith("#"):
             print(ln)

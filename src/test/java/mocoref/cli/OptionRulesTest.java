@@ -146,7 +146,7 @@ class OptionRulesTest {
         r.add(row(2, "--subset 8 is fewer images than one --batch-size 16", "train", "--data", "DATA", "--subset", "8", "--batch-size", "16", "--moco-k", "32"));
         r.add(row(2, "--knn-k must be at least 1, got 0", "train", "--data", "DATA", "--knn-k", "0"));
         r.add(row(2, "--monitor must be at least 0, got -1", "train", "--data", "DATA", "--monitor", "-1"));
-        r.add(row(2, "--preset: unknown 'fast' (expected quick, none)", "train", "--data", "DATA", "--preset", "fast"));
+        r.add(row(2, "--preset: unknown 'fast' (expected quick, 1h, none)", "train", "--data", "DATA", "--preset", "fast"));
         r.add(row(2, "--preset chooses the recipe of a new run; a resumed run keeps its checkpoint's", "train", "--resume", "RUN",
                 "--preset", "quick"));
         r.add(row(2, "--warmup-epochs must be 0 or more, got -1", "train", "--data", "DATA", "--warmup-epochs", "-1"));

@@ -34,7 +34,7 @@ class TrainPresetsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"quick", "none"})
+    @ValueSource(strings = {"quick", "1h", "none"})
     void aPresetSetsItsValuesWithTheOptionsOwnTypes(String name) {
         CommandLine train = train("--preset", name);
         for (Map.Entry<String, Object> e : TrainPresets.PRESETS.get(name).entrySet()) {
@@ -48,7 +48,7 @@ class TrainPresetsTest {
 
     /** The recipe line a run prints is a command line: given as options, it sets exactly what the preset set. */
     @ParameterizedTest
-    @ValueSource(strings = {"quick"})
+    @ValueSource(strings = {"quick", "1h"})
     void thePrintedRecipeReproducesThePreset(String name) {
         CommandLine fromPreset = train("--preset", name);
         List<String> args = new ArrayList<>(List.of("--preset", "none"));
@@ -71,12 +71,12 @@ class TrainPresetsTest {
         assertEquals(256, value(none, "--batch-size"));
         assertEquals(0.06, value(none, "--lr"));
         assertFalse(TrainPresets.PRESETS.get("quick").isEmpty(), "quick changes the recipe");
-        assertEquals(List.of("quick", "none"), List.copyOf(TrainPresets.PRESETS.keySet()), "presets are measured recipes only");
+        assertEquals(List.of("quick", "1h", "none"), List.copyOf(TrainPresets.PRESETS.keySet()), "presets are measured recipes only");
     }
 
     @Test
     void anOptionGivenWinsOverItsPresetValue() {
-        for (String name : List.of("quick")) {
+        for (String name : List.of("quick", "1h")) {
             for (Map.Entry<String, Object> e : TrainPresets.PRESETS.get(name).entrySet()) {
                 if (!(e.getValue() instanceof Integer || e.getValue() instanceof Double)) continue;
                 String given = e.getValue() instanceof Integer i ? String.valueOf(i + 1) : String.valueOf((Double) e.getValue() / 2);

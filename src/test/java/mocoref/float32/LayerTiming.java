@@ -24,7 +24,8 @@ import mocoref.registry.Backends;
  * input gradient, weight gradient), each distinct BatchNorm geometry (training forward over 2
  * chunks with the ReLU, backward), the head's Linear layers, the logits over the queue and their
  * backward, the SGD step and the momentum update over all of encoder_q's parameters. Prints one
- * tab-separated row per operation and pass: name, shape, how many the model has, pass, median ms,
+ * tab-separated row per operation and pass: name, shape, how many the model has, pass, median ms
+ * of {@code reps} calls after {@link #WARMUP},
  * flop (0 where counting them says nothing: memory-bound passes). A first line gives the FMA peak
  * of the preferred species on the same threads, measured in the same process. Not a test.
  *
@@ -32,6 +33,9 @@ import mocoref.registry.Backends;
  */
 public final class LayerTiming {
     private LayerTiming() {}
+
+    /** Untimed calls of each operation before its timed ones (as scripts/layers_pytorch.py). */
+    static final int WARMUP = 3;
 
     /** One operation's median time; {@code count} how often one encoder pass runs it. */
     record Row(String name, String shape, int count, String pass, double ms, double flop) {
@@ -118,7 +122,7 @@ public final class LayerTiming {
             d.writeImages(randoms(rng, n * s.in() * s.h() * s.w(), 1f), 0, x);
             boolean stem = name.equals(layout.conv1().name());
             double[] f = new double[reps], bx = new double[reps], bw = new double[reps];
-            for (int r = -1; r < reps; r++) { // one warm-up
+            for (int r = -WARMUP; r < reps; r++) {
                 long t0 = System.nanoTime();
                 conv.forward(x, y);
                 long t1 = System.nanoTime();
@@ -161,7 +165,7 @@ public final class LayerTiming {
             d.writeImages(randoms(rng, n * c * h * w, 1f), 0, x);
             d.writeImages(randoms(rng, n * c * h * w, 1f), 0, dy);
             double[] f = new double[reps], bw = new double[reps];
-            for (int r = -1; r < reps; r++) {
+            for (int r = -WARMUP; r < reps; r++) {
                 long t0 = System.nanoTime();
                 bn.forwardTrain(x, null, true, y, groups);
                 long t1 = System.nanoTime();
@@ -191,7 +195,7 @@ public final class LayerTiming {
             Buffer x = d.buffer((long) n * l.in()), y = d.buffer((long) n * l.out()), dx = d.buffer((long) n * l.in());
             d.write(randoms(rng, n * l.in(), 1f), 0, x, 0, n * l.in());
             double[] f = new double[reps], bw = new double[reps];
-            for (int r = -1; r < reps; r++) {
+            for (int r = -WARMUP; r < reps; r++) {
                 long t0 = System.nanoTime();
                 lin.forward(x, y, n);
                 long t1 = System.nanoTime();
@@ -218,7 +222,7 @@ public final class LayerTiming {
         d.write(randoms(rng, n * dim, 0.1f), 0, key, 0, n * dim);
         d.write(randoms(rng, dim * k, 0.1f), 0, queue, 0, dim * k);
         double[] f = new double[reps], bw = new double[reps];
-        for (int r = -1; r < reps; r++) {
+        for (int r = -WARMUP; r < reps; r++) {
             long t0 = System.nanoTime();
             d.contrastiveLogits(q, key, queue, n, dim, k, 0.2, logits);
             long t1 = System.nanoTime();
@@ -239,7 +243,7 @@ public final class LayerTiming {
         Buffer theta = d.buffer(p), grad = d.buffer(p), buf = d.buffer(p), key = d.buffer(p);
         d.fill(grad, 0, p, 1e-3f);
         double[] s = new double[reps], m = new double[reps];
-        for (int r = -1; r < reps; r++) {
+        for (int r = -WARMUP; r < reps; r++) {
             long t0 = System.nanoTime();
             d.sgd(theta, grad, buf, 0, p, 0.03, 0.9, 1e-4, false);
             long t1 = System.nanoTime();
