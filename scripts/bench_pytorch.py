@@ -41,9 +41,8 @@ class FastMoCo(MoCo):
 class OneDnnLinear(torch.nn.Module):
     """nn.Linear through oneDNN: y = x W^T + b as a 1x1 convolution, on the Linear's own parameters.
 
-    For the same reason as FastMoCo's logits: Debian's reference BLAS would make the MLP head a
-    visible part of PyTorch's step (at width 64 its two layers took 140 ms per encoder pass, about
-    35 GFLOP/s short of what a BLAS-linked PyTorch gets).
+    For the same reason as FastMoCo's logits: under Debian's reference BLAS the MLP head's two
+    layers ran at 3-7 GFLOP/s (at width 64, 140 ms per encoder pass; docs/performance.md).
     """
 
     def __init__(self, linear):
@@ -79,8 +78,8 @@ def tune_malloc():
 
     PyTorch on the CPU has no caching allocator: every step frees and reallocates its activations,
     and glibc hands large freed blocks back to the kernel (munmap, or trimming the heap's top), so
-    the next step page-faults them in again. On this VM that cost PyTorch a third of its step time
-    (482 -> 735 and 413 -> 570 images/s at width 16). Raising the trim threshold and fixing the mmap
+    the next step page-faults them in again. On this VM these settings took PyTorch's width-16 step
+    from 485-704 to 586-748 images/s (3 alternating rounds; docs/performance.md). Raising the trim threshold and fixing the mmap
     threshold at its largest value keeps the memory in the process, as a caching allocator would.
     """
     import ctypes

@@ -7,8 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
+import mocoref.cpu.FmaPeak;
 import mocoref.device.Activation;
 import mocoref.device.Buffer;
 import mocoref.device.Device;
@@ -58,7 +57,7 @@ public final class LayerTiming {
         Float32MoCo model = (Float32MoCo) b.create(config, mocoref.model.FreshState.of(config, 1), "random init");
         Device d = model.device();
         System.out.printf("# %s, width %d, batch %d, peak %.1f GFLOP/s (%d-bit FMA chains on %d threads)%n", b.describe(), width,
-                batch, peakGflops(threads), FloatVector.SPECIES_PREFERRED.vectorBitSize(), threads);
+                batch, FmaPeak.gflops(threads, 1 << 22), FloatVector.SPECIES_PREFERRED.vectorBitSize(), threads);
         List<Row> rows = new ArrayList<>();
         ResNetLayout layout = ResNetLayout.of(config.model());
         rows.addAll(convolutions(d, layout, batch, config.image(), reps));
@@ -267,56 +266,5 @@ public final class LayerTiming {
         double[] s = v.clone();
         Arrays.sort(s);
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-    }
-
-    // ---- the FMA peak: twelve independent chains of the preferred species per thread (as PeakBenchmark) ----
-
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-    private static final int PEAK_ITERS = 1 << 22;
-
-    /** GFLOP/s of {@code threads} threads each running the FMA chains at once; the best of five rounds after a warm-up. */
-    static double peakGflops(int threads) {
-        double best = 0;
-        for (int round = 0; round < 6; round++) {
-            Thread[] t = new Thread[threads];
-            float[] sink = new float[threads];
-            long t0 = System.nanoTime();
-            for (int i = 0; i < threads; i++) {
-                int id = i;
-                t[i] = new Thread(() -> sink[id] = chains(0.999f));
-                t[i].start();
-            }
-            for (Thread th : t) {
-                try {
-                    th.join();
-                } catch (InterruptedException ex) {
-                    throw new IllegalStateException(ex);
-                }
-            }
-            double s = (System.nanoTime() - t0) / 1e9;
-            if (round > 0) best = Math.max(best, 12.0 * PEAK_ITERS * S.length() * 2 * threads / s / 1e9);
-        }
-        return best;
-    }
-
-    private static float chains(float m) {
-        FloatVector mv = FloatVector.broadcast(S, m), z = FloatVector.broadcast(S, 1e-3f);
-        FloatVector a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z, a8 = z, a9 = z, a10 = z, a11 = z;
-        for (int i = 0; i < PEAK_ITERS; i++) {
-            a0 = a0.fma(mv, z);
-            a1 = a1.fma(mv, z);
-            a2 = a2.fma(mv, z);
-            a3 = a3.fma(mv, z);
-            a4 = a4.fma(mv, z);
-            a5 = a5.fma(mv, z);
-            a6 = a6.fma(mv, z);
-            a7 = a7.fma(mv, z);
-            a8 = a8.fma(mv, z);
-            a9 = a9.fma(mv, z);
-            a10 = a10.fma(mv, z);
-            a11 = a11.fma(mv, z);
-        }
-        return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10).add(a11)
-                .reduceLanes(VectorOperators.ADD);
     }
 }

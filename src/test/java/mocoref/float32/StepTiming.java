@@ -4,10 +4,8 @@ import java.util.Arrays;
 import java.util.Random;
 import mocoref.backend.ImageBatch;
 import mocoref.backend.StepInput;
-import mocoref.device.Activation;
 import mocoref.device.Buffer;
 import mocoref.device.Device;
-import mocoref.device.ParamRef;
 import mocoref.model.FreshState;
 import mocoref.model.MocoConfig;
 import mocoref.model.ResNetConfig;
@@ -19,7 +17,8 @@ import mocoref.tensor.Permutations;
  * Times a float32 backend's MoCo step on the default configuration (ResNet-18 layout, cifar stem,
  * 1x28x28, batch 256, K 4096, dim 128, MLP head, G 2), for use while optimizing; not a test.
  * Prints the median ms per step and images/s, the medians of the step's parts, then every
- * convolution of the encoder alone (forward, input gradient, weight gradient) with its GFLOP/s.
+ * distinct convolution shape of the encoder alone (forward, input gradient, weight gradient) with
+ * its GFLOP/s (LayerTiming's rows).
  *
  * <pre>java --add-modules jdk.incubator.vector -cp target/classes:target/test-classes mocoref.float32.StepTiming [backend] [width] [threads] [steps] [batch]</pre>
  */
@@ -70,41 +69,13 @@ public final class StepTiming {
         convolutions(d, ResNetLayout.of(config.model()), batch, config.image(), steps);
     }
 
-    /** Each convolution of the layout alone on random activations: forward, input and weight gradient ms, and GFLOP/s. */
+    /** Each distinct convolution shape alone (LayerTiming's rows): ms and GFLOP/s, and the encoder's totals. */
     static void convolutions(Device d, ResNetLayout layout, int n, int[] image, int reps) {
-        Random rng = new Random(3);
         double fwdTotal = 0, bwdTotal = 0;
-        for (LayerTiming.PlacedConv c : LayerTiming.placedConvolutions(layout, n, image)) {
-            String name = c.name();
-            Device.ConvShape s = c.shape();
-            int wn = s.out() * s.in() * s.kernel() * s.kernel();
-            Buffer wb = d.buffer(wn), gb = d.buffer(wn);
-            Device.Conv2d conv = d.conv2d(s, new ParamRef(wb, gb, 0, wn));
-            Activation x = d.activation(n, s.in(), s.h(), s.w()), y = d.activation(n, s.out(), s.outH(), s.outW());
-            Activation dx = d.activation(n, s.in(), s.h(), s.w());
-            float[] xv = new float[n * s.in() * s.h() * s.w()];
-            for (int i = 0; i < xv.length; i++) xv[i] = rng.nextFloat();
-            d.writeImages(xv, 0, x);
-            boolean stemConv = name.equals(layout.conv1().name());
-            double[] f = new double[reps], b = new double[reps], wg = new double[reps];
-            for (int r = 0; r < reps; r++) {
-                long t0 = System.nanoTime();
-                conv.forward(x, y);
-                long t1 = System.nanoTime();
-                if (!stemConv) conv.backwardInput(y, dx, false);
-                long t2 = System.nanoTime();
-                conv.backwardWeight(y, x);
-                long t3 = System.nanoTime();
-                f[r] = (t1 - t0) / 1e6;
-                b[r] = (t2 - t1) / 1e6;
-                wg[r] = (t3 - t2) / 1e6;
-            }
-            double flop = 2.0 * s.out() * s.in() * s.kernel() * s.kernel() * n * s.outH() * s.outW();
-            System.out.printf("  %-22s fwd %7.2f ms %6.1f GFLOP/s   dX %7.2f ms %6.1f GFLOP/s   dW %7.2f ms %6.1f GFLOP/s%n",
-                    name, median(f), flop / median(f) / 1e6, median(b), stemConv ? 0 : flop / median(b) / 1e6,
-                    median(wg), flop / median(wg) / 1e6);
-            fwdTotal += median(f);
-            bwdTotal += median(b) + median(wg);
+        for (LayerTiming.Row r : LayerTiming.convolutions(d, layout, n, image, reps)) {
+            System.out.printf("  %-32s %-22s %-3s %7.2f ms %6.1f GFLOP/s%n", r.name(), r.shape(), r.pass(), r.ms(), r.flop() / r.ms() / 1e6);
+            if (r.pass().equals("fwd")) fwdTotal += r.count() * r.ms();
+            else bwdTotal += r.count() * r.ms();
         }
         System.out.printf("  convolutions: forward %.1f ms, backward %.1f ms%n", fwdTotal, bwdTotal);
     }
