@@ -33,7 +33,7 @@ public record Plane(int n, int h, int w, int span, int lead, int rowLength, floa
         int span = (int) ((positions + tile - 1) / tile * tile);
         int lead = roundUp(rowStride + 1, 16);
         int tail = rowStride + 1 + tile;
-        int rowLength = roundUp(lead + span + tail, 16);
+        int rowLength = oddLines(lead + span + tail);
         float[] mask = new float[span];
         for (int b = 0; b < n; b++) {
             for (int i = 0; i < h; i++) {
@@ -41,6 +41,17 @@ public record Plane(int n, int h, int w, int span, int lead, int rowLength, floa
             }
         }
         return new Plane(n, h, w, span, lead, rowLength, mask);
+    }
+
+    /**
+     * At least {@code floats}, rounded up to an odd number of 64-byte lines. A convolution's
+     * micro-kernel reads the same positions of many channel rows at once; with a row length of an
+     * even number of lines those rows fall into a fraction of the L1 cache's sets (a power-of-two
+     * multiple: a few sets) and evict each other; an odd number of lines spreads them over all sets.
+     */
+    static int oddLines(int floats) {
+        int lines = (floats + 15) / 16;
+        return (lines | 1) * 16;
     }
 
     private static int roundUp(int x, int m) {

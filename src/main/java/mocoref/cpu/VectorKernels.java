@@ -5,6 +5,9 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
+import static java.util.Objects.checkFromIndexSize;
+import static java.util.Objects.checkIndex;
+
 /**
  * The kernels on the Vector API with the preferred species (512 bits on AVX-512: 16 floats; 256 on
  * AVX2: 8). Loaded by name from {@link KernelChoice}, so nothing else in the backend links against
@@ -16,6 +19,17 @@ import jdk.incubator.vector.VectorSpecies;
  * single-threaded on AVX2 (Zen 5 VM, JDK 17; direct 3x3 convolution, 64 -> 64 channels, taps read in
  * place; median of 6 runs): 8x2 45 GFLOP/s, 4x3 (16 registers, spills too) 36, 6x2 66-70, against a
  * 12-chain FMA loop's 72-78. Both stay here; {@link #WIDE} picks one at class load.
+ *
+ * <p><b>Bounds.</b> Every method checks the ranges it will touch itself, before its vector loop or,
+ * in the micro-kernels, once per k for both B loads, with {@code Objects.checkIndex}, so each
+ * access is proven in bounds by Java code. That lets the launcher and the tests run with
+ * {@code -Djdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK=0} (the Vector API's own check per load,
+ * as llama3.java runs): with the API's two checks per k the 8 x 2L tile ran a 64 -> 64 3x3
+ * convolution alone (batch 64) at 117-133 GFLOP/s on one core of the Zen 5 VM, with this one at
+ * 146-180 (forward; the data gradient alike, the weight gradient 104-119 -> 124-142). In the whole
+ * step the gain is far smaller (with the padded layouts of {@link Plane#oddLines}, +1 to +3% at
+ * width 32, batch 64: the kernels there wait on memory more than on the checks). Without the
+ * property the same code runs, only slower.
  */
 final class VectorKernels implements Kernels {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -47,6 +61,9 @@ final class VectorKernels implements Kernels {
         // A ragged last tile (16 channels = 6 + 6 + 4, 32 = 5 x 6 + 2) runs a narrower kernel instead
         // of multiplying rows of zeros: the same sums in the same order, a third fewer FMAs there.
         int stride = TILE_ROWS;
+        checkFromIndexSize(0, TILE_ROWS * 2 * L, t.length);
+        checkFromIndexSize(cOff, (rows - 1) * ldc + 2 * L, c.length);
+        if (mask != null) checkFromIndexSize(maskOff, 2 * L, mask.length);
         if (rows <= 2) tile2x2(a, aOff, stride, kLen, b, rowOff, col, t);
         else if (rows <= 4) tile4x2(a, aOff, stride, kLen, b, rowOff, col, t);
         else if (WIDE && rows <= 6) tile6x2(a, aOff, stride, kLen, b, rowOff, col, t);
@@ -59,8 +76,9 @@ final class VectorKernels implements Kernels {
     private static void tile4x2(float[] a, int aOff, int stride, int kLen, float[] b, int[] rowOff, int col, float[] t) {
         FloatVector z = FloatVector.zero(S);
         FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+        int bLimit = b.length - 2 * L + 1;
         for (int k = 0, ai = aOff; k < kLen; k++, ai += stride) {
-            int bi = rowOff[k] + col;
+            int bi = checkIndex(rowOff[k] + col, bLimit); // both loads: [bi, bi + 2L)
             FloatVector b0 = FloatVector.fromArray(S, b, bi);
             FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
             FloatVector av = FloatVector.broadcast(S, a[ai]);
@@ -90,8 +108,9 @@ final class VectorKernels implements Kernels {
     private static void tile2x2(float[] a, int aOff, int stride, int kLen, float[] b, int[] rowOff, int col, float[] t) {
         FloatVector z = FloatVector.zero(S);
         FloatVector c00 = z, c01 = z, c10 = z, c11 = z;
+        int bLimit = b.length - 2 * L + 1;
         for (int k = 0, ai = aOff; k < kLen; k++, ai += stride) {
-            int bi = rowOff[k] + col;
+            int bi = checkIndex(rowOff[k] + col, bLimit); // both loads: [bi, bi + 2L)
             FloatVector b0 = FloatVector.fromArray(S, b, bi);
             FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
             FloatVector av = FloatVector.broadcast(S, a[ai]);
@@ -112,8 +131,9 @@ final class VectorKernels implements Kernels {
         FloatVector z = FloatVector.zero(S);
         FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
         FloatVector c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
+        int bLimit = b.length - 2 * L + 1;
         for (int k = 0, ai = aOff; k < kLen; k++, ai += 8) {
-            int bi = rowOff[k] + col;
+            int bi = checkIndex(rowOff[k] + col, bLimit); // both loads: [bi, bi + 2L)
             FloatVector b0 = FloatVector.fromArray(S, b, bi);
             FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
             FloatVector av = FloatVector.broadcast(S, a[ai]);
@@ -169,8 +189,9 @@ final class VectorKernels implements Kernels {
         FloatVector z = FloatVector.zero(S);
         FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
         FloatVector c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+        int bLimit = b.length - 2 * L + 1;
         for (int k = 0, ai = aOff; k < kLen; k++, ai += stride) {
-            int bi = rowOff[k] + col;
+            int bi = checkIndex(rowOff[k] + col, bLimit); // both loads: [bi, bi + 2L)
             FloatVector b0 = FloatVector.fromArray(S, b, bi);
             FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
             FloatVector av = FloatVector.broadcast(S, a[ai]);
@@ -260,6 +281,9 @@ final class VectorKernels implements Kernels {
         FloatVector z = FloatVector.zero(S);
         FloatVector s00 = z, s01 = z, s02 = z, s03 = z, s10 = z, s11 = z, s12 = z, s13 = z;
         FloatVector s20 = z, s21 = z, s22 = z, s23 = z, s30 = z, s31 = z, s32 = z, s33 = z;
+        for (int at : new int[] {a0, a1, a2, a3}) checkFromIndexSize(at, len, a.length);
+        for (int at : new int[] {b0, b1, b2, b3}) checkFromIndexSize(at, len, b.length);
+        checkFromIndexSize(0, 16 * L, t.length);
         int p = 0;
         for (; p <= len - L; p += L) {
             FloatVector y0 = FloatVector.fromArray(S, b, b0 + p);
@@ -334,6 +358,7 @@ final class VectorKernels implements Kernels {
 
     @Override
     public double sum(float[] x, int off, int len) {
+        checkFromIndexSize(off, len, x.length);
         double total = 0;
         int i = 0;
         while (i <= len - L) {
@@ -348,6 +373,7 @@ final class VectorKernels implements Kernels {
 
     @Override
     public void shiftedSums(float[] x, int off, int len, float shift, double[] sums) {
+        checkFromIndexSize(off, len, x.length);
         double s1 = 0, s2 = 0;
         FloatVector m = FloatVector.broadcast(S, shift);
         int i = 0;
@@ -374,6 +400,10 @@ final class VectorKernels implements Kernels {
     @Override
     public void scaleShift(float[] x, int xOff, float[] res, int resOff, float scale, float shift, boolean relu,
                            float[] mask, int maskOff, float[] y, int yOff, int len) {
+        checkFromIndexSize(xOff, len, x.length);
+        if (res != null) checkFromIndexSize(resOff, len, res.length);
+        checkFromIndexSize(maskOff, len, mask.length);
+        checkFromIndexSize(yOff, len, y.length);
         FloatVector sc = FloatVector.broadcast(S, scale), sh = FloatVector.broadcast(S, shift);
         FloatVector zero = FloatVector.zero(S);
         int i = 0;
@@ -393,6 +423,10 @@ final class VectorKernels implements Kernels {
 
     @Override
     public void reluGradSums(float[] dy, float[] y, float[] x, int off, int len, float mean, float[] dz, double[] sums) {
+        checkFromIndexSize(off, len, dy.length);
+        if (y != null) checkFromIndexSize(off, len, y.length);
+        checkFromIndexSize(off, len, x.length);
+        checkFromIndexSize(off, len, dz.length);
         double sumDz = 0, sumDzX = 0;
         FloatVector m = FloatVector.broadcast(S, mean), zero = FloatVector.zero(S);
         int i = 0;
@@ -423,6 +457,10 @@ final class VectorKernels implements Kernels {
     @Override
     public void bnInputGrad(float[] dz, float[] x, int off, int len, float mean, float a, float b, float c,
                             float[] mask, int maskOff, float[] dx, int dxOff) {
+        checkFromIndexSize(off, len, dz.length);
+        checkFromIndexSize(off, len, x.length);
+        checkFromIndexSize(maskOff, len, mask.length);
+        checkFromIndexSize(dxOff, len, dx.length);
         FloatVector va = FloatVector.broadcast(S, a), vb = FloatVector.broadcast(S, b);
         FloatVector vc = FloatVector.broadcast(S, c), m = FloatVector.broadcast(S, mean);
         int i = 0;
@@ -438,6 +476,8 @@ final class VectorKernels implements Kernels {
 
     @Override
     public double expShifted(float[] x, int xOff, int len, float max, float[] y, int yOff) {
+        checkFromIndexSize(xOff, len, x.length);
+        checkFromIndexSize(yOff, len, y.length);
         FloatVector m = FloatVector.broadcast(S, max), acc = FloatVector.zero(S);
         double total = 0;
         int i = 0;
@@ -457,6 +497,7 @@ final class VectorKernels implements Kernels {
 
     @Override
     public float max(float[] x, int off, int len) {
+        checkFromIndexSize(off, len, x.length);
         FloatVector acc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
         int i = 0;
         for (; i <= len - L; i += L) acc = acc.max(FloatVector.fromArray(S, x, off + i));

@@ -40,6 +40,12 @@ final class WeightGradient {
     private final WorkerPool pool;
     private final int mr, nr;
     private final int out, channels, kk, halo, chunk, outTiles, ldp;
+    /**
+     * XT's row length: the channels rounded up to an odd number of cache lines. The micro-kernel
+     * reads one 128-byte slice of each of 128 XT rows per call; at 256 channels (1 KiB rows) those
+     * fell into 4 of the L1 cache's 64 sets and missed on nearly every load.
+     */
+    private final int ldx;
     private final int[] shift; // per tap (u, v): position offset in the source
     private final int[] srcPos; // null: output position q reads source position q
     /**
@@ -88,7 +94,8 @@ final class WeightGradient {
         this.gather = srcPos != null && shift.length == 1 && shift[0] == 0;
         this.chunk = Math.max(128, Math.min(2048, XT_FLOATS / (channels * (gather ? 1 : stride)) / 16 * 16));
         this.outTiles = (out + mr - 1) / mr;
-        this.ldp = kk * channels;
+        this.ldp = Plane.oddLines(kk * channels); // C's rows, padded as XT's
+        this.ldx = Plane.oddLines(channels);
         int maxRows = 0;
         for (int q0 = 0; q0 < span; q0 += chunk) {
             int last = Math.min(span, q0 + chunk) - 1;
@@ -96,7 +103,7 @@ final class WeightGradient {
         }
         int threads = pool.threads();
         partial = new float[threads][out * ldp];
-        xt = WorkerPool.scratch(threads, maxRows * channels);
+        xt = WorkerPool.scratch(threads, maxRows * ldx);
         rowOff = new int[threads][(chunk + BLOCK - 1) / BLOCK][BLOCK];
         chunkSum = WorkerPool.scratch(threads, out * ldp);
         packedDy = WorkerPool.scratch(threads, outTiles * mr * chunk);
@@ -146,18 +153,18 @@ final class WeightGradient {
         int[][] rows = rowOff[worker];
         packDy(q0, len, a);
         if (gather) { // XT row k is output position q0 + k's source position
-            for (int k = 0; k < len; k++) rows[k / BLOCK][k % BLOCK] = k * channels;
+            for (int k = 0; k < len; k++) rows[k / BLOCK][k % BLOCK] = k * ldx;
             gatherSource(q0, len, b);
         } else { // XT holds the chunk's whole range of source positions
             int p0 = pos(q0) - halo;
-            for (int k = 0; k < len; k++) rows[k / BLOCK][k % BLOCK] = (pos(q0 + k) - p0) * channels;
+            for (int k = 0; k < len; k++) rows[k / BLOCK][k % BLOCK] = (pos(q0 + k) - p0) * ldx;
             transposeSource(p0, pos(q0 + len - 1) + halo + 1 - p0, b);
         }
         for (int kb = 0; kb < len; kb += BLOCK) { // a block's B panels (8 KiB) and A panels stay in L1
             int kLen = Math.min(BLOCK, len - kb);
             for (int uv = 0; uv < kk; uv++) {
                 for (int cb = 0; cb < channels; cb += nr) {
-                    int col = shift[uv] * channels + cb, cAt = uv * channels + cb;
+                    int col = shift[uv] * ldx + cb, cAt = uv * channels + cb;
                     for (int mt = 0; mt < outTiles; mt++) {
                         kernels.tile(a, (mt * len + kb) * mr, kLen, b, rows[kb / BLOCK], col, sum, mt * mr * ldp + cAt, ldp,
                                 Math.min(mr, out - mt * mr), kb > 0, null, 0, t);
@@ -191,7 +198,7 @@ final class WeightGradient {
             int ke = Math.min(len, kb + block);
             for (int c = 0; c < channels; c++) {
                 int from = c * srcLd + srcBase;
-                for (int k = kb; k < ke; k++) b[k * channels + c] = src[from + srcPos[q0 + k]];
+                for (int k = kb; k < ke; k++) b[k * ldx + c] = src[from + srcPos[q0 + k]];
             }
         }
     }
@@ -203,7 +210,7 @@ final class WeightGradient {
             int pe = Math.min(rows, pb + block);
             for (int c = 0; c < channels; c++) {
                 int from = c * srcLd + srcBase + p0;
-                for (int p = pb; p < pe; p++) b[p * channels + c] = src[from + p];
+                for (int p = pb; p < pe; p++) b[p * ldx + c] = src[from + p];
             }
         }
     }

@@ -27,6 +27,9 @@ final class VectorSimilarityKernel implements SimilarityKernel {
         FloatVector z = FloatVector.zero(S);
         FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
         int nr = 2 * L;
+        // the ranges this tile touches, checked here (see mocoref.cpu.VectorKernels on bounds)
+        java.util.Objects.checkFromIndexSize(pOff, dim * nr, bank.length);
+        java.util.Objects.checkFromIndexSize(0, 4 * nr, out.length);
         for (int c = 0, qi = qOff, bi = pOff; c < dim; c++, qi += MR, bi += nr) {
             FloatVector b0 = FloatVector.fromArray(S, bank, bi);
             FloatVector b1 = FloatVector.fromArray(S, bank, bi + L);
