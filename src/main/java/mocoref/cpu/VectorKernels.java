@@ -281,8 +281,8 @@ final class VectorKernels implements Kernels {
         FloatVector z = FloatVector.zero(S);
         FloatVector s00 = z, s01 = z, s02 = z, s03 = z, s10 = z, s11 = z, s12 = z, s13 = z;
         FloatVector s20 = z, s21 = z, s22 = z, s23 = z, s30 = z, s31 = z, s32 = z, s33 = z;
-        for (int at : new int[] {a0, a1, a2, a3}) checkFromIndexSize(at, len, a.length);
-        for (int at : new int[] {b0, b1, b2, b3}) checkFromIndexSize(at, len, b.length);
+        checkRows(a0, a1, a2, a3, len, a.length);
+        checkRows(b0, b1, b2, b3, len, b.length);
         checkFromIndexSize(0, 16 * L, t.length);
         int p = 0;
         for (; p <= len - L; p += L) {
@@ -354,6 +354,14 @@ final class VectorKernels implements Kernels {
             out[outOff + 14] += x3 * y2;
             out[outOff + 15] += x3 * y3;
         }
+    }
+
+    /** Four rows of len floats starting at r0..r3 lie within an array of {@code length}. */
+    private static void checkRows(int r0, int r1, int r2, int r3, int len, int length) {
+        checkFromIndexSize(r0, len, length);
+        checkFromIndexSize(r1, len, length);
+        checkFromIndexSize(r2, len, length);
+        checkFromIndexSize(r3, len, length);
     }
 
     @Override

@@ -37,7 +37,7 @@ public final class LayerTiming {
     static final int WARMUP = 3;
 
     /** One operation's median time; {@code count} how often one encoder pass runs it. */
-    record Row(String name, String shape, int count, String pass, double ms, double flop) {
+    public record Row(String name, String shape, int count, String pass, double ms, double flop) {
         String tsv() {
             return String.join("\t", name, shape, Integer.toString(count), pass, String.format("%.4f", ms), String.format("%.0f", flop));
         }
@@ -110,37 +110,46 @@ public final class LayerTiming {
         Random rng = new Random(3);
         List<Row> rows = new ArrayList<>();
         for (Map.Entry<Device.ConvShape, List<String>> e : byShape.entrySet()) {
-            Device.ConvShape s = e.getKey();
             String name = e.getValue().get(0);
-            int wn = s.out() * s.in() * s.kernel() * s.kernel();
-            Buffer wb = d.buffer(wn), gb = d.buffer(wn);
-            d.write(randoms(rng, wn, 0.1f), 0, wb, 0, wn);
-            Device.Conv2d conv = d.conv2d(s, new ParamRef(wb, gb, 0, wn));
-            Activation x = d.activation(n, s.in(), s.h(), s.w()), y = d.activation(n, s.out(), s.outH(), s.outW());
-            Activation dx = d.activation(n, s.in(), s.h(), s.w());
-            d.writeImages(randoms(rng, n * s.in() * s.h() * s.w(), 1f), 0, x);
-            boolean stem = name.equals(layout.conv1().name());
-            double[] f = new double[reps], bx = new double[reps], bw = new double[reps];
-            for (int r = -WARMUP; r < reps; r++) {
-                long t0 = System.nanoTime();
-                conv.forward(x, y);
-                long t1 = System.nanoTime();
-                if (!stem) conv.backwardInput(y, dx, false);
-                long t2 = System.nanoTime();
-                conv.backwardWeight(y, x);
-                long t3 = System.nanoTime();
-                if (r < 0) continue;
-                f[r] = (t1 - t0) / 1e6;
-                bx[r] = (t2 - t1) / 1e6;
-                bw[r] = (t3 - t2) / 1e6;
-            }
-            double flop = 2.0 * s.out() * s.in() * s.kernel() * s.kernel() * n * s.outH() * s.outW();
-            String label = "conv " + name + (e.getValue().size() > 1 ? " (x" + e.getValue().size() + ")" : "");
             int count = e.getValue().size();
-            rows.add(new Row(label, describe(s), count, "fwd", median(f), flop));
-            if (!stem) rows.add(new Row(label, describe(s), count, "dX", median(bx), flop));
-            rows.add(new Row(label, describe(s), count, "dW", median(bw), flop));
+            String label = "conv " + name + (count > 1 ? " (x" + count + ")" : "");
+            rows.addAll(convolution(d, e.getKey(), label, count, name.equals(layout.conv1().name()), reps, rng));
         }
+        return rows;
+    }
+
+    /**
+     * One convolution of shape {@code s} alone on random activations: the medians of {@code reps}
+     * forwards, input gradients (not for a stem, whose input needs none) and weight gradients, after
+     * {@link #WARMUP} untimed rounds. Also what {@code mocoref.cpu.ConvTiming} prints for one shape.
+     */
+    public static List<Row> convolution(Device d, Device.ConvShape s, String label, int count, boolean stem, int reps, Random rng) {
+        int n = s.n(), wn = s.out() * s.in() * s.kernel() * s.kernel();
+        Buffer wb = d.buffer(wn), gb = d.buffer(wn);
+        d.write(randoms(rng, wn, 0.1f), 0, wb, 0, wn);
+        Device.Conv2d conv = d.conv2d(s, new ParamRef(wb, gb, 0, wn));
+        Activation x = d.activation(n, s.in(), s.h(), s.w()), y = d.activation(n, s.out(), s.outH(), s.outW());
+        Activation dx = d.activation(n, s.in(), s.h(), s.w());
+        d.writeImages(randoms(rng, n * s.in() * s.h() * s.w(), 1f), 0, x);
+        double[] f = new double[reps], bx = new double[reps], bw = new double[reps];
+        for (int r = -WARMUP; r < reps; r++) {
+            long t0 = System.nanoTime();
+            conv.forward(x, y);
+            long t1 = System.nanoTime();
+            if (!stem) conv.backwardInput(y, dx, false);
+            long t2 = System.nanoTime();
+            conv.backwardWeight(y, x);
+            long t3 = System.nanoTime();
+            if (r < 0) continue;
+            f[r] = (t1 - t0) / 1e6;
+            bx[r] = (t2 - t1) / 1e6;
+            bw[r] = (t3 - t2) / 1e6;
+        }
+        double flop = 2.0 * s.out() * s.in() * s.kernel() * s.kernel() * n * s.outH() * s.outW();
+        List<Row> rows = new ArrayList<>();
+        rows.add(new Row(label, describe(s), count, "fwd", median(f), flop));
+        if (!stem) rows.add(new Row(label, describe(s), count, "dX", median(bx), flop));
+        rows.add(new Row(label, describe(s), count, "dW", median(bw), flop));
         return rows;
     }
 
