@@ -47,7 +47,7 @@ public final class TrainCommand implements Callable<Integer>, CheckedOptions {
 
     @Option(names = "--preset", description = "a recipe from docs/learning.md whose values stand in for the defaults of the "
             + "options not given: quick (the default of a new run), 1h (quick's recipe at width 32 for 9 "
-            + "epochs: under an hour on 2 cores, linear probe 88.5%), none (every option at the "
+            + "epochs: under an hour on 2 cores, linear probe 88.5%%), none (every option at the "
             + "default shown here: the CIFAR demo's recipe); the run prints the values it takes")
     String preset;
 

@@ -199,7 +199,8 @@ final class CpuConv2d implements Device.Conv2d {
         int kk = kernel * kernel;
         int[] shift = new int[kk];
         for (int uv = 0; uv < kk; uv++) shift[uv] = shift(uv);
-        return new WeightGradient(kernels, pool, outChannels, inChannels, shift, srcPos, dst.span(), stride * stride);
+        return new WeightGradient(kernels, pool, outChannels, inChannels, shift, srcPos, dst.span(), stride * stride,
+                device.weightGradientWorkspace());
     }
 
     /** Tap (u, v)'s offset from the position an output reads at its centre tap, in the source plane. */

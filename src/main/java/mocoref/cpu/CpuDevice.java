@@ -30,6 +30,8 @@ public final class CpuDevice implements Device {
     /** The im2col buffer: convolutions reserve their size when built; allocated once, on first use. */
     private long colSize;
     private float[] col = new float[0];
+    /** What the convolutions' weight gradients share (one runs at a time). */
+    private final WeightGradient.Workspace weightGradientWorkspace = new WeightGradient.Workspace();
 
     /** On {@code threads} threads (the shared pool of that size). */
     public CpuDevice(int threads) {
@@ -123,6 +125,10 @@ public final class CpuDevice implements Device {
             throw new MocoRefException("an im2col buffer of " + floats + " floats exceeds a Java array; use a smaller batch");
         }
         colSize = Math.max(colSize, floats);
+    }
+
+    WeightGradient.Workspace weightGradientWorkspace() {
+        return weightGradientWorkspace;
     }
 
     float[] col() {

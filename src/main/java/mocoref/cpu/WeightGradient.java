@@ -24,6 +24,10 @@ import mocoref.parallel.WorkerPool;
  * each summed into its own partial gradient, and the partials are added in group order, so the
  * result depends on the thread count but not on which thread ran which range.
  *
+ * <p>Memory: the per-thread partial gradients, chunk sums, XT and packed dY live in a {@link Workspace}
+ * that all the weight gradients of a device share (one runs at a time), sized for the largest:
+ * per convolution they added up to four copies of the weights per thread (140 MB at width 64).
+ *
  * <p>Measured (float32.StepTiming, 2 threads, width 16, weight gradient alone): see docs/performance.md.
  */
 final class WeightGradient {
@@ -55,9 +59,12 @@ final class WeightGradient {
      */
     private final boolean gather;
     private final int[][][] rowOff; // per worker and block: where XT's row for output position q0 + k starts
-    private final float[][] chunkSum; // per worker: one chunk's gradient, [out][kk][channels]
-    private final float[][] partial; // per group: [out][kk][channels]
-    private final float[][] xt, packedDy; // per worker
+    private final int groups; // one per thread
+    private final Workspace workspace;
+    // the workspace's arrays, fetched for the pass in flight:
+    private float[][] chunkSum; // per worker: one chunk's gradient, [out][kk][ldp]
+    private float[][] partial; // per group: [out][kk][ldp]
+    private float[][] xt, packedDy; // per worker
     private final float[][] scratch; // per worker: the tile's scratch
 
     // arguments of the pass in flight
@@ -78,7 +85,8 @@ final class WeightGradient {
      * @param stride how many source positions an output position advances on average (1, or 4 for
      *               stride 2), to size the chunks
      */
-    WeightGradient(Kernels kernels, WorkerPool pool, int out, int channels, int[] shift, int[] srcPos, int span, int stride) {
+    WeightGradient(Kernels kernels, WorkerPool pool, int out, int channels, int[] shift, int[] srcPos, int span, int stride,
+                   Workspace workspace) {
         this.kernels = kernels;
         this.pool = pool;
         this.mr = kernels.mr();
@@ -102,11 +110,10 @@ final class WeightGradient {
             maxRows = Math.max(maxRows, gather ? chunk : pos(last) - pos(q0) + 1 + 2 * halo);
         }
         int threads = pool.threads();
-        partial = new float[threads][out * ldp];
-        xt = WorkerPool.scratch(threads, maxRows * ldx);
+        this.groups = threads;
+        this.workspace = workspace;
+        workspace.reserve(threads, out * ldp, maxRows * ldx, outTiles * mr * chunk);
         rowOff = new int[threads][(chunk + BLOCK - 1) / BLOCK][BLOCK];
-        chunkSum = WorkerPool.scratch(threads, out * ldp);
-        packedDy = WorkerPool.scratch(threads, outTiles * mr * chunk);
         scratch = WorkerPool.scratch(threads, mr * nr);
     }
 
@@ -127,9 +134,16 @@ final class WeightGradient {
         this.srcLd = srcLd;
         this.srcBase = srcBase;
         this.span = span;
-        for (float[] p : partial) java.util.Arrays.fill(p, 0f);
-        pool.forEach(partial.length, groupTask);
-        for (float[] p : partial) {
+        workspace.ensure();
+        partial = workspace.partial;
+        chunkSum = workspace.chunkSum;
+        xt = workspace.xt;
+        packedDy = workspace.packedDy;
+        int size = out * ldp;
+        for (int g = 0; g < groups; g++) java.util.Arrays.fill(partial[g], 0, size, 0f);
+        pool.forEach(groups, groupTask);
+        for (int g = 0; g < groups; g++) {
+            float[] p = partial[g];
             for (int o = 0; o < out; o++) {
                 for (int uv = 0; uv < kk; uv++) {
                     int from = o * ldp + uv * channels, to = gradOff + o * channels * kk + uv;
@@ -140,7 +154,7 @@ final class WeightGradient {
     }
 
     private void group(int g, int worker) {
-        int chunks = (span + chunk - 1) / chunk, groups = partial.length;
+        int chunks = (span + chunk - 1) / chunk;
         int first = (int) ((long) chunks * g / groups), last = (int) ((long) chunks * (g + 1) / groups);
         for (int ch = first; ch < last; ch++) {
             int q0 = ch * chunk, len = Math.min(chunk, span - q0);
@@ -172,7 +186,7 @@ final class WeightGradient {
                 }
             }
         }
-        for (int i = 0; i < part.length; i++) part[i] += sum[i];
+        for (int i = 0, size = out * ldp; i < size; i++) part[i] += sum[i];
     }
 
     /** A[mt][k][r] = dY[mt*MR + r, q0 + k], zero past the last output channel. */
@@ -212,6 +226,40 @@ final class WeightGradient {
                 int from = c * srcLd + srcBase + p0;
                 for (int p = pb; p < pe; p++) b[p * ldx + c] = src[from + p];
             }
+        }
+    }
+
+    /**
+     * The arrays the weight gradients of one device share: each reserves what it needs when built,
+     * and the arrays are allocated at the largest reservation on first use. Only the positions a
+     * pass writes are read back by it, so one gradient's leftovers never reach another's result.
+     */
+    static final class Workspace {
+        private int threads, partialFloats, xtFloats, packedFloats;
+        private float[][] partial, chunkSum, xt, packedDy;
+
+        /** Reserves per-thread arrays of these sizes (floats). */
+        void reserve(int threads, int partialFloats, int xtFloats, int packedFloats) {
+            this.threads = Math.max(this.threads, threads);
+            this.partialFloats = Math.max(this.partialFloats, partialFloats);
+            this.xtFloats = Math.max(this.xtFloats, xtFloats);
+            this.packedFloats = Math.max(this.packedFloats, packedFloats);
+            if (partial != null && (partial.length < this.threads || partial[0].length < this.partialFloats
+                    || xt[0].length < this.xtFloats || packedDy[0].length < this.packedFloats)) {
+                allocate(); // a gradient built after the first pass needs more
+            }
+        }
+
+        private void allocate() {
+            partial = new float[threads][partialFloats];
+            chunkSum = WorkerPool.scratch(threads, partialFloats);
+            xt = WorkerPool.scratch(threads, xtFloats);
+            packedDy = WorkerPool.scratch(threads, packedFloats);
+        }
+
+        /** Allocates the arrays at the reserved sizes unless they are; before a pass. */
+        private void ensure() {
+            if (partial == null) allocate();
         }
     }
 }

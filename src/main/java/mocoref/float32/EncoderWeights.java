@@ -138,11 +138,11 @@ public final class EncoderWeights {
                         + ", the model (" + layout.config() + ") needs " + Arrays.toString(e.getValue()));
             }
         }
-        float[] params = new float[Math.toIntExact(total)];
+        // tensor by tensor: a staging copy of all parameters would be garbage the size of the model
+        // that the heap grows past (no collection runs before the activations are allocated)
         for (Entry e : entries.values()) {
-            System.arraycopy(source.apply(prefix + e.name()).toFloats(), 0, params, Math.toIntExact(e.offset()), e.size());
+            device.write(source.apply(prefix + e.name()).toFloats(), 0, value, e.offset(), e.size());
         }
-        device.write(params, 0, value, 0, params.length);
         float[] stats = new float[Math.toIntExact(runningStats.floats())];
         List<ResNetLayout.Norm> norms = layout.norms();
         for (int i = 0; i < norms.size(); i++) {
