@@ -10,7 +10,7 @@
 # the ratio moco-ref / PyTorch in images/s. With --baseline DIR (another moco-ref checkout, e.g. a
 # git worktree of an earlier commit) that build runs too, in the same rotation, for a before/after
 # table. --java-opts goes to every moco-ref JVM. --isa avx2 runs both sides as on an AVX2 machine:
-# moco-ref with -XX:UseAVX=2 (the Vector API's 256-bit species and the 6x16 tiles), PyTorch with
+# moco-ref with -XX:UseAVX=2 (the Vector API's 256-bit species and its 4x16 tiles), PyTorch with
 # ATEN_CPU_CAPABILITY=avx2 and ONEDNN_MAX_CPU_ISA=AVX2 (oneDNN's AVX2 kernels), so that neither side
 # uses AVX-512 where the machine has it. PyTorch runs with glibc's malloc tuned to keep freed memory
 # (bench_pytorch.py --malloc tuned: PyTorch at its fastest here); --torch-malloc default runs it as it comes.

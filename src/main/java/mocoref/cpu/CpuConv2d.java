@@ -68,7 +68,7 @@ final class CpuConv2d implements Device.Conv2d {
     private final int[] dyOffset;
     /** strided: output position q's source position (see {@link #sourcePositions}); null for direct or out-of-border taps */
     private final int[] srcPos;
-    /** the weight gradient on the 6x16 tile; null where channels don't fill its columns (the stem) */
+    /** the weight gradient on the micro-kernel tile; null where channels don't fill its columns (the stem) */
     private final WeightGradient weightGrad;
     /** fallback weight gradient: per group (one per thread) partial sums [out*taps], per worker a 4x4 block */
     private final float[][] partialGrad;
@@ -189,7 +189,7 @@ final class CpuConv2d implements Device.Conv2d {
     }
 
     /**
-     * The weight gradient on the 6x16 tile, reading the input in place: directly, or for a strided
+     * The weight gradient on the micro-kernel tile, reading the input in place: directly, or for a strided
      * convolution through a table of source positions, when every tap lands in the image or the
      * layout's one-wide zero border (3x3 pad 1, 1x1 pad 0). Null otherwise (also when the input's
      * channels don't fill the tile's columns: the 1- or 3-channel stem), for the dot-product fallback.

@@ -15,10 +15,13 @@ import static java.util.Objects.checkIndex;
  *
  * <p>The micro-kernel's shape follows the register file. AVX-512 has 32 vector registers: the
  * 8 x 2L tile (16 accumulators, 2 B vectors, 1 broadcast) fits. AVX2 has 16, so that tile spills
- * and a 6 x 2L tile (12 + 2 + 1 = 15 registers) runs faster despite its smaller row count. Measured
- * single-threaded on AVX2 (Zen 5 VM, JDK 17; direct 3x3 convolution, 64 -> 64 channels, taps read in
- * place; median of 6 runs): 8x2 45 GFLOP/s, 4x3 (16 registers, spills too) 36, 6x2 66-70, against a
- * 12-chain FMA loop's 72-78. Both stay here; {@link #WIDE} picks one at class load.
+ * (single-threaded 3x3 convolution 64 -> 64 on a Zen 5 VM, JDK 17: 8x2 45 GFLOP/s, 4x3 36, 6x2
+ * 66-70, a 12-chain FMA loop 72-78). AVX2 runs the 4 x 2L tile (8 + 2 + 1 = 11 registers): the
+ * 6 x 2L one (15 of the 16) is as fast only when C2 allocates it without a spill, which it does in
+ * about half of the JVMs started: in the others it keeps an accumulator on the stack, reloaded and
+ * stored every k, and the whole step runs at 0.55-0.65 of its speed (docs/performance.md, "An AVX2
+ * tile that C2 spills in half of the runs"). The 6 x 2L tile stays as the wide tile's remainder
+ * (rows 5-6 of a ragged last tile), where 32 registers leave no room for a spill.
  *
  * <p><b>Bounds.</b> Every method checks the ranges it will touch itself, before its vector loop or,
  * in the micro-kernels, once per k for both B loads, with {@code Objects.checkIndex}, so each
@@ -34,9 +37,9 @@ import static java.util.Objects.checkIndex;
 final class VectorKernels implements Kernels {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
-    /** 32 vector registers (AVX-512, 16 floats a vector): the 8-row tile; else the 6-row one. */
+    /** 32 vector registers (AVX-512, 16 floats a vector): the 8-row tile; else the 4-row one. */
     private static final boolean WIDE = L >= 16;
-    private static final int TILE_ROWS = WIDE ? 8 : 6;
+    private static final int TILE_ROWS = WIDE ? 8 : 4;
     /** Partial sums stay in float this many elements, then move to a double. */
     private static final int FLUSH = 64 * 16;
 
@@ -58,17 +61,17 @@ final class VectorKernels implements Kernels {
     @Override
     public void tile(float[] a, int aOff, int kLen, float[] b, int[] rowOff, int col,
                      float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff, float[] t) {
-        // A ragged last tile (16 channels = 6 + 6 + 4, 32 = 5 x 6 + 2) runs a narrower kernel instead
-        // of multiplying rows of zeros: the same sums in the same order, a third fewer FMAs there.
+        // A ragged last tile (20 channels = 8 + 8 + 4 on AVX-512, 6 = 4 + 2 on AVX2) runs a
+        // narrower kernel instead of multiplying rows of zeros: the same sums in the same order.
         int stride = TILE_ROWS;
+        if (rows < 1 || rows > TILE_ROWS) throw new IllegalArgumentException(rows + " rows of a " + TILE_ROWS + "-row tile");
         checkFromIndexSize(0, TILE_ROWS * 2 * L, t.length);
         checkFromIndexSize(cOff, (rows - 1) * ldc + 2 * L, c.length);
         if (mask != null) checkFromIndexSize(maskOff, 2 * L, mask.length);
         if (rows <= 2) tile2x2(a, aOff, stride, kLen, b, rowOff, col, t);
         else if (rows <= 4) tile4x2(a, aOff, stride, kLen, b, rowOff, col, t);
-        else if (WIDE && rows <= 6) tile6x2(a, aOff, stride, kLen, b, rowOff, col, t);
-        else if (WIDE) tile8x2(a, aOff, kLen, b, rowOff, col, t);
-        else tile6x2(a, aOff, stride, kLen, b, rowOff, col, t);
+        else if (rows <= 6) tile6x2(a, aOff, stride, kLen, b, rowOff, col, t); // wide tiles only
+        else tile8x2(a, aOff, kLen, b, rowOff, col, t);
         epilogue(t, c, cOff, ldc, rows, accumulate, mask, maskOff);
     }
 
@@ -182,8 +185,8 @@ final class VectorKernels implements Kernels {
     }
 
     /**
-     * The 6 x 2L micro-kernel for 16-register machines: per k, two loads of B, six broadcasts, twelve
-     * FMAs. A is packed {@code stride} rows per k (6, or 8 when it serves the wide tile's remainder).
+     * Rows 0-5 of a wide tile (the 8 x 2L tile's ragged remainder): per k, two loads of B, six
+     * broadcasts, twelve FMAs. A is packed {@code stride} (8) rows per k. Not the AVX2 tile: see above.
      */
     private static void tile6x2(float[] a, int aOff, int stride, int kLen, float[] b, int[] rowOff, int col, float[] t) {
         FloatVector z = FloatVector.zero(S);

@@ -183,7 +183,7 @@ class CpuKernelTest {
         Kernels scalar = new ScalarKernels(vector.mr(), vector.nr());
         int nr = vector.nr(), mr = vector.mr();
         for (int kLen : new int[] {1, 9, 37}) {
-            for (int rows : new int[] {1, 5, mr}) {
+            for (int rows = 1; rows <= mr; rows++) { // every ragged remainder's kernel, and the full tile
                 float[] a = toFloats(random(kLen * mr).data), b = toFloats(random(kLen * 3 + nr + 50).data);
                 float[] mask = toFloats(random(nr + 3).data);
                 int[] rowOff = new int[kLen];
