@@ -95,6 +95,8 @@ final class CpuConv2d implements Device.Conv2d {
     private boolean accumulateDx;
 
     private final WorkerPool.Task forwardTask = this::forwardTiles;
+    private final WorkerPool.Task packTask = this::packTile;
+    private final WorkerPool.Task packTransposedTask = this::packTransposedTile;
     private final WorkerPool.Task im2colTask = this::im2colRow;
     private final WorkerPool.Task weightGradTask = this::weightGradGroup;
     private final WorkerPool.Task dataGradTask = this::dataGradTiles;
@@ -226,11 +228,7 @@ final class CpuConv2d implements Device.Conv2d {
     void forward(float[] x, float[] y) {
         this.x = x;
         this.y = y;
-        float[] w = weight;
-        for (int o = 0; o < outChannels; o++) { // A[tile][t][r] = W[tile*MR + r][t]
-            int tile = o / mr, r = o % mr;
-            for (int t = 0; t < taps; t++) packedW[(tile * taps + t) * mr + r] = w[weightOffset + o * taps + t];
-        }
+        pool.forEach(tiles(outChannels), packTask);
         col = device.col();
         if (!direct && panel == null) pool.forEach(taps, im2colTask);
         pool.forEach(taskCount(dst), forwardTask);
@@ -394,14 +392,30 @@ final class CpuConv2d implements Device.Conv2d {
         }
     }
 
-    /** The data gradient's A: W transposed, per tap for the direct path. */
+    /**
+     * The forward's A for output tile {@code tile}: A[tile][t][r] = W[tile*MR + r][t]. Weights change
+     * every step, so every forward packs them, one task per tile (disjoint writes).
+     */
+    private void packTile(int tile, int worker) {
+        float[] w = weight;
+        for (int o = tile * mr; o < Math.min(outChannels, tile * mr + mr); o++) {
+            int r = o % mr;
+            for (int t = 0; t < taps; t++) packedW[(tile * taps + t) * mr + r] = w[weightOffset + o * taps + t];
+        }
+    }
+
+    /** The data gradient's A: W transposed, per tap for the direct path; one task per tile of A's rows. */
     private void packTransposed() {
+        pool.forEach(direct ? tiles(inChannels) : tiles(taps), packTransposedTask);
+    }
+
+    private void packTransposedTile(int tile, int worker) {
         float[] w = weight;
         int kk = kernel * kernel;
         if (direct) { // A[c-tile][(o,u,v)][r] = W[o, c, u, v]
             int kLen = outChannels * kk;
-            for (int c = 0; c < inChannels; c++) {
-                int tile = c / mr, r = c % mr;
+            for (int c = tile * mr; c < Math.min(inChannels, tile * mr + mr); c++) {
+                int r = c % mr;
                 for (int o = 0; o < outChannels; o++) {
                     for (int uv = 0; uv < kk; uv++) {
                         packedWt[(tile * kLen + o * kk + uv) * mr + r] = w[weightOffset + (o * inChannels + c) * kk + uv];
@@ -409,8 +423,8 @@ final class CpuConv2d implements Device.Conv2d {
                 }
             }
         } else { // A[t-tile][o][r] = W[o, t]
-            for (int t = 0; t < taps; t++) {
-                int tile = t / mr, r = t % mr;
+            for (int t = tile * mr; t < Math.min(taps, tile * mr + mr); t++) {
+                int r = t % mr;
                 for (int o = 0; o < outChannels; o++) packedWt[(tile * outChannels + o) * mr + r] = w[weightOffset + o * taps + t];
             }
         }

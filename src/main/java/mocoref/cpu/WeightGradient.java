@@ -68,10 +68,12 @@ final class WeightGradient {
     private final float[][] scratch; // per worker: the tile's scratch
 
     // arguments of the pass in flight
-    private float[] dy, src;
+    private float[] dy, src, grad;
+    private int gradOff;
     private int dyLd, dyBase, srcLd, srcBase, span;
 
     private final WorkerPool.Task groupTask = this::group;
+    private final WorkerPool.Task sumTask = this::sumPartials;
 
     static boolean supports(Kernels kernels, int channels) {
         return channels % kernels.nr() == 0;
@@ -142,13 +144,21 @@ final class WeightGradient {
         int size = out * ldp;
         for (int g = 0; g < groups; g++) java.util.Arrays.fill(partial[g], 0, size, 0f);
         pool.forEach(groups, groupTask);
+        this.grad = grad;
+        this.gradOff = gradOff;
+        pool.forEach(out, sumTask);
+    }
+
+    /**
+     * Output channel o's gradient: the groups' partials added in group order (the same sums for
+     * any number of threads doing this), permuted from [uv][c] to [c][uv].
+     */
+    private void sumPartials(int o, int worker) {
         for (int g = 0; g < groups; g++) {
             float[] p = partial[g];
-            for (int o = 0; o < out; o++) {
-                for (int uv = 0; uv < kk; uv++) {
-                    int from = o * ldp + uv * channels, to = gradOff + o * channels * kk + uv;
-                    for (int c = 0; c < channels; c++) grad[to + c * kk] += p[from + c];
-                }
+            for (int uv = 0; uv < kk; uv++) {
+                int from = o * ldp + uv * channels, to = gradOff + o * channels * kk + uv;
+                for (int c = 0; c < channels; c++) grad[to + c * kk] += p[from + c];
             }
         }
     }

@@ -47,6 +47,23 @@ class MainTest {
     }
 
     @Test
+    void everyHelpTextFormatsWithoutPicocliWarnings() {
+        // picocli formats descriptions with String.format: a bare '%' (as in "88.5%)") makes it print
+        // a warning to System.err and show the raw text, %n included
+        PrintStream saved = System.err;
+        ByteArrayOutputStream warnings = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(warnings, true, StandardCharsets.UTF_8));
+        try {
+            for (String name : SUBCOMMANDS) assertEquals(0, execute(Main.commandLine(), name, "--help"), name);
+        } finally {
+            System.setErr(saved);
+        }
+        String printed = warnings.toString(StandardCharsets.UTF_8);
+        assertFalse(printed.contains("picocli WARN"), printed);
+        assertFalse(out.toString().contains("%n"), out.toString());
+    }
+
+    @Test
     void noSubcommandShowsUsageAndExits2() {
         assertEquals(2, execute(Main.commandLine()));
         assertTrue(err.toString().contains("Usage: moco-ref"), err.toString());
