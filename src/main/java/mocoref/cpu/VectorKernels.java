@@ -20,7 +20,7 @@ import static java.util.Objects.checkIndex;
  * 6 x 2L one (15 of the 16) is as fast only when C2 allocates it without a spill, which it does in
  * about half of the JVMs started: in the others it keeps an accumulator on the stack, reloaded and
  * stored every k, and the whole step runs at 0.55-0.65 of its speed (docs/performance.md, "An AVX2
- * tile that C2 spills in half of the runs"). The 6 x 2L tile stays as the wide tile's remainder
+ * tile that C2 spilled in half of the runs"). The 6 x 2L tile stays as the wide tile's remainder
  * (rows 5-6 of a ragged last tile), where 32 registers leave no room for a spill.
  *
  * <p><b>Bounds.</b> Every method checks the ranges it will touch itself, before its vector loop or,

@@ -241,35 +241,33 @@ final class WeightGradient {
 
     /**
      * The arrays the weight gradients of one device share: each reserves what it needs when built,
-     * and the arrays are allocated at the largest reservation on first use. Only the positions a
-     * pass writes are read back by it, so one gradient's leftovers never reach another's result.
+     * and before a pass the arrays are (re)allocated when they are smaller than the largest
+     * reservation (a gradient built after the first pass may need more). Only the positions a pass
+     * writes are read back by it, so one gradient's leftovers never reach another's result.
      */
     static final class Workspace {
         private int threads, partialFloats, xtFloats, packedFloats;
+        private boolean stale = true; // a reservation grew since the arrays were allocated
         private float[][] partial, chunkSum, xt, packedDy;
 
         /** Reserves per-thread arrays of these sizes (floats). */
         void reserve(int threads, int partialFloats, int xtFloats, int packedFloats) {
+            stale |= threads > this.threads || partialFloats > this.partialFloats || xtFloats > this.xtFloats
+                    || packedFloats > this.packedFloats;
             this.threads = Math.max(this.threads, threads);
             this.partialFloats = Math.max(this.partialFloats, partialFloats);
             this.xtFloats = Math.max(this.xtFloats, xtFloats);
             this.packedFloats = Math.max(this.packedFloats, packedFloats);
-            if (partial != null && (partial.length < this.threads || partial[0].length < this.partialFloats
-                    || xt[0].length < this.xtFloats || packedDy[0].length < this.packedFloats)) {
-                allocate(); // a gradient built after the first pass needs more
-            }
         }
 
-        private void allocate() {
+        /** Before a pass: the arrays at the reserved sizes. */
+        private void ensure() {
+            if (!stale) return;
             partial = new float[threads][partialFloats];
             chunkSum = WorkerPool.scratch(threads, partialFloats);
             xt = WorkerPool.scratch(threads, xtFloats);
             packedDy = WorkerPool.scratch(threads, packedFloats);
-        }
-
-        /** Allocates the arrays at the reserved sizes unless they are; before a pass. */
-        private void ensure() {
-            if (partial == null) allocate();
+            stale = false;
         }
     }
 }

@@ -13,6 +13,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 import mocoref.MocoRefException;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
@@ -50,15 +51,9 @@ class MainTest {
     void everyHelpTextFormatsWithoutPicocliWarnings() {
         // picocli formats descriptions with String.format: a bare '%' (as in "88.5%)") makes it print
         // a warning to System.err and show the raw text, %n included
-        PrintStream saved = System.err;
-        ByteArrayOutputStream warnings = new ByteArrayOutputStream();
-        System.setErr(new PrintStream(warnings, true, StandardCharsets.UTF_8));
-        try {
+        String printed = printedTo(System.err, System::setErr, () -> {
             for (String name : SUBCOMMANDS) assertEquals(0, execute(Main.commandLine(), name, "--help"), name);
-        } finally {
-            System.setErr(saved);
-        }
-        String printed = warnings.toString(StandardCharsets.UTF_8);
+        });
         assertFalse(printed.contains("picocli WARN"), printed);
         assertFalse(out.toString().contains("%n"), out.toString());
     }
@@ -118,15 +113,20 @@ class MainTest {
 
     @Test
     void runReturnsTheExitCodeWithoutExiting() {
-        PrintStream stdout = System.out;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        String printed = printedTo(System.out, System::setOut, () -> assertEquals(0, Main.run("--version")));
+        assertTrue(printed.startsWith("moco-ref "));
+    }
+
+    /** What {@code body} printed to the standard stream {@code redirect} sets; {@code saved} is put back after. */
+    private static String printedTo(PrintStream saved, Consumer<PrintStream> redirect, Runnable body) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        redirect.accept(new PrintStream(bytes, true, StandardCharsets.UTF_8));
         try {
-            assertEquals(0, Main.run("--version"));
+            body.run();
         } finally {
-            System.setOut(stdout);
+            redirect.accept(saved);
         }
-        assertTrue(captured.toString(StandardCharsets.UTF_8).startsWith("moco-ref "));
+        return bytes.toString(StandardCharsets.UTF_8);
     }
 
     @Command(name = "fail-user", hidden = true)
