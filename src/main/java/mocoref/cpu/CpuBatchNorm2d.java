@@ -74,17 +74,19 @@ final class CpuBatchNorm2d implements Device.BatchNorm2d {
      */
     @Override
     public void forwardTrain(Activation x, Activation residual, boolean relu, Activation y, int groups) {
-        forward(CpuDevice.data(x), residual == null ? null : CpuDevice.data(residual), relu, CpuDevice.data(y), groups);
+        forward(CpuDevice.data(x), residual == null ? null : CpuDevice.data(residual), relu, CpuDevice.overwritten(y, x, residual), groups);
     }
 
     @Override
     public void forwardEval(Activation x, Activation residual, boolean relu, Activation y) {
-        forwardEval(CpuDevice.data(x), residual == null ? null : CpuDevice.data(residual), relu, CpuDevice.data(y));
+        forwardEval(CpuDevice.data(x), residual == null ? null : CpuDevice.data(residual), relu, CpuDevice.overwritten(y, x, residual));
     }
 
     @Override
     public void backward(Activation dy, Activation y, Activation x, Activation dz, Activation dx) {
-        backward(CpuDevice.data(dy), y == null ? null : CpuDevice.data(y), CpuDevice.data(x), CpuDevice.data(dz), CpuDevice.data(dx));
+        float[] dyData = CpuDevice.data(dy), yData = y == null ? null : CpuDevice.data(y), xData = CpuDevice.data(x);
+        // dz may be dy itself (elementwise, in place): taken for writing after the reads
+        backward(dyData, yData, xData, CpuDevice.overwritten(dz, y, x), CpuDevice.overwritten(dx, dy, y, dz));
     }
 
     void forward(float[] x, float[] res, boolean relu, float[] y, int groups) {

@@ -58,12 +58,15 @@ final class CpuConv2d implements Device.Conv2d {
     private final int taps; // in*k*k: the reduction length of the forward product
     private final int mr, nr; // the micro-kernel's tile
 
-    /** forward A: [outTiles][taps][MR] */
-    private final float[] packedW;
+    /**
+     * forward A: [outTiles][taps][MR]. The weights change every step, so every forward packs them
+     * again, into the device's one packed-weights buffer (see {@link CpuDevice#packedWeights}).
+     */
+    private float[] packedW;
     /** forward B rows: where tap (c,u,v) starts, relative to position 0 */
     private final int[] tapOffset;
-    /** data-gradient A: [inTiles][out*k*k][MR] (direct) or [tapTiles][out][MR] (im2col) */
-    private final float[] packedWt;
+    /** data-gradient A: [inTiles][out*k*k][MR] (direct) or [tapTiles][out][MR] (im2col); packed by every data gradient, as packedW */
+    private float[] packedWt;
     /** data-gradient B rows over dY */
     private final int[] dyOffset;
     /** strided: output position q's source position (see {@link #sourcePositions}); null for direct or out-of-border taps */
@@ -127,7 +130,7 @@ final class CpuConv2d implements Device.Conv2d {
         this.direct = stride == 1 && ((kernel == 3 && padding == 1) || (kernel == 1 && padding == 0));
         if (direct != (src == dst)) throw new IllegalArgumentException("a direct convolution reads and writes one layout");
         int outTiles = tiles(out), inTiles = tiles(in);
-        packedW = new float[outTiles * taps * mr];
+        device.reservePackedWeights((long) outTiles * taps * mr);
         tapOffset = new int[taps];
         if (direct) {
             for (int t = 0; t < taps; t++) tapOffset[t] = tapSource(t);
@@ -136,7 +139,7 @@ final class CpuConv2d implements Device.Conv2d {
         }
         if (direct) {
             int kk = kernel * kernel;
-            packedWt = trainable ? new float[inTiles * out * kk * mr] : null;
+            if (trainable) device.reservePackedWeights((long) inTiles * out * kk * mr);
             dyOffset = new int[out * kk];
             for (int o = 0; o < out; o++) {
                 for (int u = 0; u < kernel; u++) {
@@ -147,7 +150,7 @@ final class CpuConv2d implements Device.Conv2d {
                 }
             }
         } else {
-            packedWt = trainable ? new float[tiles(taps) * out * mr] : null;
+            if (trainable) device.reservePackedWeights((long) tiles(taps) * out * mr);
             dyOffset = new int[out];
             for (int o = 0; o < out; o++) dyOffset[o] = o * dst.rowLength() + dst.lead();
         }
@@ -222,12 +225,13 @@ final class CpuConv2d implements Device.Conv2d {
     /** x [in, plane src] -> y [out, plane dst]; padding of y comes out zero. */
     @Override
     public void forward(Activation x, Activation y) {
-        forward(CpuDevice.data(x), CpuDevice.data(y));
+        forward(CpuDevice.data(x), CpuDevice.overwritten(y, x));
     }
 
     void forward(float[] x, float[] y) {
         this.x = x;
         this.y = y;
+        packedW = device.packedWeights();
         pool.forEach(tiles(outChannels), packTask);
         col = device.col();
         if (!direct && panel == null) pool.forEach(taps, im2colTask);
@@ -294,7 +298,7 @@ final class CpuConv2d implements Device.Conv2d {
 
     @Override
     public void backwardInput(Activation dy, Activation dx, boolean accumulate) {
-        backwardInput(CpuDevice.data(dy), CpuDevice.data(dx), accumulate);
+        backwardInput(CpuDevice.data(dy), accumulate ? CpuDevice.data(dx) : CpuDevice.overwritten(dx, dy), accumulate);
     }
 
     /** dy [out, plane dst] -> adds dL/dW into the gradient; x is the forward's input. */
@@ -319,7 +323,7 @@ final class CpuConv2d implements Device.Conv2d {
 
     /** dy [out, plane dst] -> sets (or with {@code accumulateDx} adds into) dx [in, plane src]. */
     void backwardInput(float[] dy, float[] dx, boolean accumulateDx) {
-        if (packedWt == null) throw new IllegalStateException("this convolution was built without gradients");
+        if (grad == null) throw new IllegalStateException("this convolution was built without gradients");
         this.dy = dy;
         this.dx = dx;
         this.accumulateDx = accumulateDx;
@@ -406,6 +410,7 @@ final class CpuConv2d implements Device.Conv2d {
 
     /** The data gradient's A: W transposed, per tap for the direct path; one task per tile of A's rows. */
     private void packTransposed() {
+        packedWt = device.packedWeights();
         pool.forEach(direct ? tiles(inChannels) : tiles(taps), packTransposedTask);
     }
 

@@ -27,11 +27,20 @@ public final class CpuDevice implements Device {
     private final WorkerPool pool;
     private final Map<List<Integer>, Plane> planes = new HashMap<>();
     private final Gemm gemm;
-    /** The im2col buffer: convolutions reserve their size when built; allocated once, on first use. */
-    private long colSize;
-    private float[] col = new float[0];
+    /** The im2col buffer: for the 7x7 stem and the fallback weight gradient. */
+    private final SharedArray col = new SharedArray("an im2col buffer");
+    /**
+     * The micro-kernel's packed weights (A): a convolution packs its weights into it at the start of
+     * every forward and data gradient and is done with them when the call returns, so one buffer
+     * serves every convolution of the device. Per convolution they were 134 MB at width 64, batch
+     * 256 (the forward's for both encoders, the data gradient's for the query's).
+     */
+    private final SharedArray packedWeights = new SharedArray("the packed weights of a convolution");
     /** What the convolutions' weight gradients share (one runs at a time). */
     private final WeightGradient.Workspace weightGradientWorkspace = new WeightGradient.Workspace();
+    /** The memory of {@link #sharedActivation}, by bank. */
+    private final Map<Integer, Bank> banks = new HashMap<>();
+    private final Sharing sharing;
 
     /** On {@code threads} threads (the shared pool of that size). */
     public CpuDevice(int threads) {
@@ -39,9 +48,24 @@ public final class CpuDevice implements Device {
     }
 
     CpuDevice(Kernels kernels, WorkerPool pool) {
+        this(kernels, pool, Sharing.BANKS);
+    }
+
+    /** How {@link #sharedActivation} shares memory; the other two settings are for tests. */
+    enum Sharing {
+        /** One array per bank. */
+        BANKS,
+        /** One array per bank, and a new holder's span starts as NaN (see {@link Bank}). */
+        POISONED_BANKS,
+        /** An array per activation, as {@link Device}'s default. */
+        NONE
+    }
+
+    CpuDevice(Kernels kernels, WorkerPool pool, Sharing sharing) {
         this.kernels = kernels;
         this.pool = pool;
         this.gemm = new Gemm(kernels, pool);
+        this.sharing = sharing;
     }
 
     @Override
@@ -74,16 +98,70 @@ public final class CpuDevice implements Device {
         }
     }
 
-    /** An activation: {@code channels} rows of {@link Plane#rowLength} floats in {@code plane}'s layout. */
+    /**
+     * An activation: {@code channels} rows of {@link Plane#rowLength} floats in {@code plane}'s
+     * layout, in an array of its own or at the start of a shared {@link Bank}'s.
+     */
     static final class CpuActivation implements Activation {
         final Plane plane;
         final int channels;
-        final float[] data;
+        private final float[] own;
+        private final Bank bank;
 
         CpuActivation(Plane plane, int channels) {
             this.plane = plane;
             this.channels = channels;
-            this.data = new float[plane.size(channels)];
+            this.own = new float[plane.size(channels)];
+            this.bank = null;
+        }
+
+        CpuActivation(Plane plane, int channels, Bank bank) {
+            this.plane = plane;
+            this.channels = channels;
+            this.own = null;
+            this.bank = bank;
+            bank.reserve(plane.size(channels));
+        }
+
+        /** Floats it spans: whole channel rows. */
+        int floats() {
+            return channels * plane.rowLength();
+        }
+
+        /** Its values, for reading: a shared activation must be the last one written in its bank. */
+        float[] values() {
+            if (bank == null) return own;
+            if (bank.holder != this) {
+                throw new IllegalStateException("an activation of " + plane.h() + "x" + plane.w() + " is read after another one "
+                        + "of its bank was written, or before it was written");
+            }
+            return bank.data;
+        }
+
+        /**
+         * Its memory, for a layer that writes all of it: a shared activation takes its bank over,
+         * with zeros where no layer writes but readers expect them (another geometry's values may
+         * lie there): the lead and the tail of each channel row, and the end of the span past the
+         * last image (BatchNorm works on the images of a logical device, a whole number of image
+         * strides). The layers write every image's positions and the padding column and row that
+         * follow them (they multiply by the mask).
+         */
+        float[] overwritten() {
+            if (bank == null) return own;
+            if (bank.holder != this) {
+                float[] data = bank.take(this);
+                int rl = plane.rowLength(), from = plane.lead(), to = from + plane.n() * plane.imageStride();
+                for (int c = 0; c < channels; c++) {
+                    if (bank.poison) Arrays.fill(data, c * rl + from, c * rl + to, Float.NaN);
+                    Arrays.fill(data, c * rl, c * rl + from, 0f);
+                    Arrays.fill(data, c * rl + to, (c + 1) * rl, 0f);
+                }
+            }
+            return bank.data;
+        }
+
+        boolean sharesMemoryWith(CpuActivation other) {
+            return other != this && bank != null && other.bank == bank;
         }
 
         @Override
@@ -107,12 +185,54 @@ public final class CpuDevice implements Device {
         }
     }
 
+    /**
+     * Memory that activations of different geometries take turns in ({@link #sharedActivation}):
+     * the largest of them, allocated when first written; {@code holder} is the one whose values
+     * it holds. With {@code poison}, a test setting, a new holder's span starts as NaN instead of
+     * the previous holder's values, so that a layer that does not write all of it shows.
+     */
+    static final class Bank {
+        private long size;
+        private float[] data = new float[0];
+        private CpuActivation holder;
+        final boolean poison;
+
+        Bank(boolean poison) {
+            this.poison = poison;
+        }
+
+        void reserve(long floats) {
+            size = Math.max(size, floats);
+        }
+
+        float[] take(CpuActivation a) {
+            if (data.length < size) data = new float[Math.toIntExact(size)]; // a later network needed more: nothing is live between steps
+            holder = a;
+            return data;
+        }
+    }
+
     static float[] data(Buffer b) {
         return ((CpuBuffer) b).data;
     }
 
+    /** An activation a layer reads (or adds into). */
     static float[] data(Activation a) {
-        return ((CpuActivation) a).data;
+        return ((CpuActivation) a).values();
+    }
+
+    /**
+     * An activation a layer overwrites whole, after it has read {@code inputs}: none of them may
+     * share its memory (two activations of one bank live at once would be a pool's mistake).
+     */
+    static float[] overwritten(Activation out, Activation... inputs) {
+        CpuActivation o = (CpuActivation) out;
+        for (Activation in : inputs) {
+            if (in != null && o.sharesMemoryWith((CpuActivation) in)) {
+                throw new IllegalStateException("a layer writes an activation over one it reads (one bank)");
+            }
+        }
+        return o.overwritten();
     }
 
     /** The layout of n images of h x w on this device's tile (one object per geometry: its mask is large). */
@@ -120,11 +240,43 @@ public final class CpuDevice implements Device {
         return planes.computeIfAbsent(List.of(n, h, w), k -> Plane.of(n, h, w, kernels.nr()));
     }
 
-    void reserveCol(long floats) {
-        if (floats > Integer.MAX_VALUE - 16) {
-            throw new MocoRefException("an im2col buffer of " + floats + " floats exceeds a Java array; use a smaller batch");
+    /**
+     * A work array that one layer call at a time uses, so every layer of the device shares it: layers
+     * reserve their size when built, and it is allocated (at the largest size) on first use.
+     */
+    private static final class SharedArray {
+        private final String what;
+        private long size;
+        private float[] data = new float[0];
+
+        SharedArray(String what) {
+            this.what = what;
         }
-        colSize = Math.max(colSize, floats);
+
+        void reserve(long floats) {
+            if (floats > Integer.MAX_VALUE - 16) {
+                throw new MocoRefException(what + " of " + floats + " floats exceeds a Java array; use a smaller batch or model");
+            }
+            size = Math.max(size, floats);
+        }
+
+        float[] get() {
+            if (data.length < size) data = new float[(int) size];
+            return data;
+        }
+    }
+
+    void reserveCol(long floats) {
+        col.reserve(floats);
+    }
+
+    void reservePackedWeights(long floats) {
+        packedWeights.reserve(floats);
+    }
+
+    /** The packed-weights buffer, valid until the calling layer's method returns. */
+    float[] packedWeights() {
+        return packedWeights.get();
     }
 
     WeightGradient.Workspace weightGradientWorkspace() {
@@ -132,8 +284,7 @@ public final class CpuDevice implements Device {
     }
 
     float[] col() {
-        if (col.length < colSize) col = new float[(int) colSize];
-        return col;
+        return col.get();
     }
 
     @Override
@@ -154,6 +305,18 @@ public final class CpuDevice implements Device {
         return new CpuActivation(plane(n, h, w), channels);
     }
 
+    /**
+     * Activations of every geometry share one array per bank, as large as the largest of them (the
+     * first stage's): kept per geometry, the shared activations of width 64's later stages took
+     * about 200 MB more at batch 256.
+     */
+    @Override
+    public Activation sharedActivation(int bank, int n, int channels, int h, int w) {
+        if (sharing == Sharing.NONE) return activation(n, channels, h, w);
+        return new CpuActivation(plane(n, h, w), channels,
+                banks.computeIfAbsent(bank, k -> new Bank(sharing == Sharing.POISONED_BANKS)));
+    }
+
     @Override
     public void write(float[] src, int srcOffset, Buffer dst, long dstOffset, int length) {
         System.arraycopy(src, srcOffset, data(dst), Math.toIntExact(dstOffset), length);
@@ -167,13 +330,15 @@ public final class CpuDevice implements Device {
     @Override
     public void writeImages(float[] nchw, int offset, Activation dst) {
         CpuActivation a = (CpuActivation) dst;
-        a.plane.load(nchw, offset, a.channels, a.data);
+        float[] data = a.overwritten();
+        Arrays.fill(data, 0, a.floats(), 0f); // load writes the images' positions only
+        a.plane.load(nchw, offset, a.channels, data);
     }
 
     @Override
     public float[] readActivation(Activation src) {
         CpuActivation a = (CpuActivation) src;
-        return a.plane.unload(a.data, a.channels);
+        return a.plane.unload(a.values(), a.channels);
     }
 
     @Override
@@ -184,11 +349,11 @@ public final class CpuDevice implements Device {
 
     @Override
     public void add(Activation src, Activation dst) {
-        float[] a = data(src), b = data(dst);
-        if (a.length != b.length) throw new IllegalArgumentException("add needs two activations of one geometry");
-        addSrc = a;
-        addDst = b;
-        forRanges(0, b.length, addRange); // padding is zero in both
+        CpuActivation s = (CpuActivation) src, d = (CpuActivation) dst;
+        if (s.plane != d.plane || s.channels != d.channels) throw new IllegalArgumentException("add needs two activations of one geometry");
+        addSrc = s.values();
+        addDst = d.values();
+        forRanges(0, d.floats(), addRange); // padding is zero in both
     }
 
     private float[] addSrc, addDst;
@@ -316,9 +481,11 @@ public final class CpuDevice implements Device {
             throw new IllegalArgumentException("shuffleRows needs two activations of one geometry and a permutation of its images");
         }
         int is = p.imageStride();
+        float[] from = a.values(), to = overwritten(b, a);
         for (int c = 0; c < a.channels; c++) {
             int row = c * p.rowLength() + p.lead();
-            for (int i = 0; i < order.length; i++) System.arraycopy(a.data, row + order[i] * is, b.data, row + i * is, is);
+            for (int i = 0; i < order.length; i++) System.arraycopy(from, row + order[i] * is, to, row + i * is, is);
+            Arrays.fill(to, row + order.length * is, row + p.span(), 0f); // the span's last tile, past the images
         }
     }
 

@@ -37,7 +37,7 @@ final class Pooling {
 
         @Override
         public void backward(Buffer dy, Activation dx) {
-            backward(CpuDevice.data(dy), CpuDevice.data(dx));
+            backward(CpuDevice.data(dy), CpuDevice.overwritten(dx));
         }
 
         void forward(float[] x, float[] y) {
@@ -108,12 +108,12 @@ final class Pooling {
 
         @Override
         public void forward(Activation x, Activation y) {
-            forward(CpuDevice.data(x), CpuDevice.data(y));
+            forward(CpuDevice.data(x), CpuDevice.overwritten(y, x));
         }
 
         @Override
         public void backward(Activation dy, Activation dx) {
-            backward(CpuDevice.data(dy), CpuDevice.data(dx));
+            backward(CpuDevice.data(dy), CpuDevice.overwritten(dx, dy));
         }
 
         void forward(float[] x, float[] y) {
@@ -123,6 +123,7 @@ final class Pooling {
         }
 
         private void forwardChannel(int c, int worker) {
+            java.util.Arrays.fill(y, c * dst.rowLength(), (c + 1) * dst.rowLength(), 0f); // the padding: y may hold another's values
             for (int b = 0; b < dst.n(); b++) {
                 for (int i = 0; i < dst.h(); i++) {
                     for (int j = 0; j < dst.w(); j++) {

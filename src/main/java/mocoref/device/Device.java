@@ -44,6 +44,16 @@ public interface Device extends AutoCloseable {
     /** A zeroed activation [n, channels, h, w]. */
     Activation activation(int n, int channels, int h, int w);
 
+    /**
+     * An activation [n, channels, h, w] that may share its memory with every other activation this
+     * device gave out for {@code bank}, whatever their geometry: the caller guarantees that no two of
+     * them are live at once, and writes one before reading it (its values are undefined until
+     * then). A device may give each its own memory, as this default does.
+     */
+    default Activation sharedActivation(int bank, int n, int channels, int h, int w) {
+        return activation(n, channels, h, w);
+    }
+
     /** dst[dstOffset .. dstOffset+length) = src[srcOffset .. srcOffset+length). */
     void write(float[] src, int srcOffset, Buffer dst, long dstOffset, int length);
 

@@ -15,6 +15,12 @@ import mocoref.device.Device;
  * own. The key encoder's forward and the query encoder's backward take turns on the same
  * activations; a basic-block network needs four per geometry. Slots are keyed by geometry and
  * channels, so two users of a slot always agree on its shape.
+ *
+ * <p>Across geometries a slot's activations share memory too ({@link Device#sharedActivation},
+ * one bank per slot): a block's transient slots are dead before the next block's are written.
+ * The one slot live across a change of geometry is the handoff, whose input and output a
+ * downsampling block holds at once, so its geometries alternate between two banks in the order
+ * the networks first ask for them (stage after stage).
  */
 final class ActivationPool {
     /** Slots 0 to 5: a block's transient activations or gradients. */
@@ -29,6 +35,8 @@ final class ActivationPool {
 
     private final Device device;
     private final Map<List<Integer>, Activation> shared = new HashMap<>();
+    /** Geometries [n, h, w] in the order first asked for: the handoff's bank alternates along it. */
+    private final Map<List<Integer>, Integer> geometryOrder = new HashMap<>();
 
     ActivationPool(Device device) {
         this.device = device;
@@ -36,6 +44,8 @@ final class ActivationPool {
 
     /** The activation [n, channels, h, w] in {@code slot}: the same one for every caller. */
     Activation get(int n, int channels, int h, int w, int slot) {
-        return shared.computeIfAbsent(List.of(n, channels, h, w, slot), k -> device.activation(n, channels, h, w));
+        int order = geometryOrder.computeIfAbsent(List.of(n, h, w), k -> geometryOrder.size());
+        int bank = slot == HANDOFF ? HANDOFF + order % 2 : slot;
+        return shared.computeIfAbsent(List.of(n, channels, h, w, slot), k -> device.sharedActivation(bank, n, channels, h, w));
     }
 }

@@ -105,7 +105,8 @@ class CpuKernelTest {
     static void assertPaddingZero(Activation a, String what) {
         CpuDevice.CpuActivation c = (CpuDevice.CpuActivation) a;
         Plane p = c.plane;
-        float[] inside = new float[c.data.length];
+        float[] data = c.values();
+        float[] inside = new float[c.floats()];
         for (int ch = 0; ch < c.channels; ch++) {
             for (int b = 0; b < p.n(); b++) {
                 for (int i = 0; i < p.h(); i++) {
@@ -113,8 +114,8 @@ class CpuKernelTest {
                 }
             }
         }
-        for (int i = 0; i < c.data.length; i++) {
-            if (inside[i] == 0 && c.data[i] != 0) throw new AssertionError(what + ": padding at " + i + " holds " + c.data[i]);
+        for (int i = 0; i < inside.length; i++) {
+            if (inside[i] == 0 && data[i] != 0) throw new AssertionError(what + ": padding at " + i + " holds " + data[i]);
         }
     }
 
