@@ -92,12 +92,43 @@ final class CpuConv2d implements Device.Conv2d {
     private final float[][] dcolPanel;
     private final int imagesPerTask;
 
+    /**
+     * A direct convolution on a small plane (the zero border is 23% of the layout's positions at
+     * 7x7, 36% at 4x4) may compute its forward or data gradient at the images' positions only: per
+     * tile of {@code nr} of them, their B rows are gathered into a panel, and the tile's results
+     * are put back where the positions lie. Every output's sum runs over the same k in the same
+     * order as in place, so the bits are the same. The gather costs about nr/channels of the
+     * tile's products (nr per k, against one FMA per output channel per k), so each pass takes
+     * this path where the border's share is at least {@link #COMPACT_MARGIN} times that.
+     * {@code compact}: the image positions (relative to the plane's position 0) in order, padded
+     * to whole tiles by repeating the last; null where neither pass takes the path.
+     */
+    private final int[] compact;
+    private final boolean compactForward, compactDataGrad;
+    /**
+     * Fitted to ConvTiming's single layers on the Zen 5 VM (docs/performance.md, fifth sitting):
+     * 64 -> 64 at 7x7 (border 0.23, nr/channels 0.5 on AVX-512, 0.25 on AVX2) was slower compact,
+     * 128 -> 128 at 4x4 on AVX-512 (0.36 against 0.25) a little faster, 256 at 7x7 and 512 at 4x4
+     * 10-25% faster on both.
+     */
+    private static final double COMPACT_MARGIN = 1.4;
+    /** The number of image positions n*h*w, and the border positions below n*imageStride (zeroed by a pass that sets its output). */
+    private final int compactCount;
+    private final int[] gaps;
+    /** Per worker, a tile's gathered B [kLen][nr] and its results [mr][nr]; the panel's row offsets k*nr. */
+    private final float[][] compactPanel, compactResult;
+    private final int[] compactRows;
+
     // arguments of the pass in flight
     private float[] x, y, dy, dx;
     private float[] col; // the workspace's im2col buffer, fetched on the calling thread
     private boolean accumulateDx;
 
     private final WorkerPool.Task forwardTask = this::forwardTiles;
+    private final WorkerPool.Task compactForwardTask = this::compactForwardTile;
+    private final WorkerPool.Task compactDataGradTask = this::compactDataGradTile;
+    private final WorkerPool.Task outputGapsTask = this::zeroOutputGaps;
+    private final WorkerPool.Task inputGapsTask = this::zeroInputGaps;
     private final WorkerPool.Task packTask = this::packTile;
     private final WorkerPool.Task packTransposedTask = this::packTransposedTile;
     private final WorkerPool.Task im2colTask = this::im2colRow;
@@ -109,6 +140,12 @@ final class CpuConv2d implements Device.Conv2d {
 
     /** A convolution of {@code shape} from activations in {@code src} to {@code dst} (its output geometry), W from {@code w}. */
     CpuConv2d(Device.ConvShape shape, ParamRef w, Plane src, Plane dst, Kernels kernels, WorkerPool pool, CpuDevice device) {
+        this(shape, w, src, dst, kernels, pool, device, COMPACT_MARGIN);
+    }
+
+    /** With the compact path's margin given: 0 takes it wherever it can, infinity never (for tests). */
+    CpuConv2d(Device.ConvShape shape, ParamRef w, Plane src, Plane dst, Kernels kernels, WorkerPool pool, CpuDevice device,
+              double compactMargin) {
         int in = shape.in(), out = shape.out(), kernel = shape.kernel();
         boolean trainable = w.trainable();
         this.inChannels = in;
@@ -171,6 +208,32 @@ final class CpuConv2d implements Device.Conv2d {
         panel = srcPos != null ? WorkerPool.scratch(pool.threads(), taps * taskWidth) : null;
         panelRowOffset = new int[taps];
         for (int t = 0; t < taps; t++) panelRowOffset[t] = t * taskWidth;
+        double border = 1 - (double) dst.h() * dst.w() / dst.imageStride();
+        compactForward = direct && border > 0 && border >= compactMargin * nr / out;
+        compactDataGrad = direct && trainable && border > 0 && border >= compactMargin * nr / in;
+        if (compactForward || compactDataGrad) {
+            int count = dst.n() * dst.h() * dst.w(), tiles = (count + nr - 1) / nr;
+            compactCount = count;
+            compact = new int[tiles * nr];
+            gaps = new int[dst.n() * dst.imageStride() - count];
+            for (int q = 0, i = 0, g = 0; q < dst.n() * dst.imageStride(); q++) {
+                if (dst.mask()[q] != 0) compact[i++] = q;
+                else gaps[g++] = q;
+            }
+            java.util.Arrays.fill(compact, count, compact.length, compact[count - 1]);
+            int kLen = Math.max(taps, trainable ? out * kernel * kernel : 0);
+            compactPanel = WorkerPool.scratch(pool.threads(), kLen * nr);
+            compactResult = WorkerPool.scratch(pool.threads(), mr * nr);
+            compactRows = new int[kLen];
+            for (int k = 0; k < kLen; k++) compactRows[k] = k * nr;
+        } else {
+            compactCount = 0;
+            compact = null;
+            gaps = null;
+            compactPanel = null;
+            compactResult = null;
+            compactRows = null;
+        }
     }
 
     /**
@@ -235,7 +298,71 @@ final class CpuConv2d implements Device.Conv2d {
         pool.forEach(tiles(outChannels), packTask);
         col = device.col();
         if (!direct && panel == null) pool.forEach(taps, im2colTask);
+        if (compactForward) {
+            pool.forEach(outChannels, outputGapsTask);
+            pool.forEach(compact.length / nr, compactForwardTask);
+            return;
+        }
         pool.forEach(taskCount(dst), forwardTask);
+    }
+
+    /** Forward of the image positions of compact tile {@code tile}: y[o, position] = (W B)[o, j]. */
+    private void compactForwardTile(int tile, int worker) {
+        float[] p = compactPanel[worker], r = compactResult[worker];
+        gatherCompact(x, tapOffset, taps, tile, p);
+        for (int mt = 0; mt < tiles(outChannels); mt++) {
+            int rows = Math.min(mr, outChannels - mt * mr);
+            kernels.tile(packedW, mt * taps * mr, taps, p, compactRows, 0, r, 0, nr, rows, false, null, 0, tileScratch[worker]);
+            scatterCompact(r, rows, y, mt * mr, dst, tile, false);
+        }
+    }
+
+    /** Data gradient of compact tile {@code tile}: dx[c, position] (+)= (W^T dY)[c, j], dY's taps gathered. */
+    private void compactDataGradTile(int tile, int worker) {
+        float[] p = compactPanel[worker], r = compactResult[worker];
+        int kLen = outChannels * kernel * kernel;
+        gatherCompact(dy, dyOffset, kLen, tile, p);
+        for (int ct = 0; ct < tiles(inChannels); ct++) {
+            int rows = Math.min(mr, inChannels - ct * mr);
+            kernels.tile(packedWt, ct * kLen * mr, kLen, p, compactRows, 0, r, 0, nr, rows, false, null, 0, tileScratch[worker]);
+            scatterCompact(r, rows, dx, ct * mr, src, tile, accumulateDx);
+        }
+    }
+
+    /** p[k][j] = from[rowOffset[k] + position j of compact tile {@code tile}], for k < kLen. */
+    private void gatherCompact(float[] from, int[] rowOffset, int kLen, int tile, float[] p) {
+        int q0 = tile * nr;
+        for (int k = 0; k < kLen; k++) {
+            int base = rowOffset[k], at = k * nr;
+            for (int j = 0; j < nr; j++) p[at + j] = from[base + compact[q0 + j]];
+        }
+    }
+
+    /** Rows [0, rows) of a tile's results into channels from {@code channel0} of {@code to}, at the tile's image positions. */
+    private void scatterCompact(float[] r, int rows, float[] to, int channel0, Plane plane, int tile, boolean accumulate) {
+        int q0 = tile * nr, len = Math.min(nr, compactCount - q0), ld = plane.rowLength(), lead = plane.lead();
+        for (int i = 0; i < rows; i++) {
+            int row = (channel0 + i) * ld + lead;
+            if (accumulate) {
+                for (int j = 0; j < len; j++) to[row + compact[q0 + j]] += r[i * nr + j];
+            } else {
+                for (int j = 0; j < len; j++) to[row + compact[q0 + j]] = r[i * nr + j];
+            }
+        }
+    }
+
+    private void zeroOutputGaps(int c, int worker) {
+        zeroGaps(y, c, dst);
+    }
+
+    private void zeroInputGaps(int c, int worker) {
+        zeroGaps(dx, c, src);
+    }
+
+    /** Zeroes channel c's border positions among the images (the compact passes write only the images'). */
+    private void zeroGaps(float[] a, int c, Plane plane) {
+        int row = c * plane.rowLength() + plane.lead();
+        for (int g : gaps) a[row + g] = 0f;
     }
 
     private int taskCount(Plane p) {
@@ -333,6 +460,11 @@ final class CpuConv2d implements Device.Conv2d {
             if (!accumulateDx) java.util.Arrays.fill(dx, 0, inChannels * src.rowLength(), 0f);
             pool.forEach((dst.n() + imagesPerTask - 1) / imagesPerTask, stridedDataGradTask);
             pool.forEach(inChannels, cleanChannelTask);
+            return;
+        }
+        if (compactDataGrad) {
+            if (!accumulateDx) pool.forEach(inChannels, inputGapsTask);
+            pool.forEach(compact.length / nr, compactDataGradTask);
             return;
         }
         pool.forEach(taskCount(direct ? src : dst), dataGradTask);

@@ -1,0 +1,77 @@
+package mocoref.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+import java.util.Arrays;
+import java.util.Random;
+import mocoref.device.Activation;
+import mocoref.device.Buffer;
+import mocoref.device.Device;
+import mocoref.device.ParamRef;
+import mocoref.parallel.WorkerPool;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The compact path of the direct convolutions (the images' positions gathered per tile, on small
+ * planes) gives the same bits as the in-place one: forward, data gradient set and accumulated,
+ * with the output's border zero also when its memory held other values. The weight gradient is
+ * the same code either way and is not compared.
+ */
+class CompactConvolutionTest {
+    @Test
+    void compactPathGivesTheInPlaceBits() {
+        WorkerPool pool = WorkerPool.shared(2);
+        CpuDevice device = new CpuDevice(Kernels.INSTANCE, pool);
+        Random rng = new Random(11);
+        // in, out, kernel, padding, n, h, w: ragged channel tiles, odd and non-square planes, a 1x1, one image
+        int[][] cases = {{20, 13, 3, 1, 3, 4, 4}, {9, 17, 3, 1, 2, 7, 5}, {33, 8, 1, 0, 3, 3, 6}, {16, 16, 3, 1, 1, 1, 1},
+                {40, 24, 3, 1, 5, 2, 3}};
+        for (int[] s : cases) {
+            String tag = Arrays.toString(s);
+            Device.ConvShape shape = new Device.ConvShape(s[0], s[1], s[2], 1, s[3], s[4], s[5], s[6]);
+            int wn = s[0] * s[1] * s[2] * s[2];
+            Buffer weights = device.buffer(wn), grad = device.buffer(wn);
+            float[] w = new float[wn];
+            for (int i = 0; i < wn; i++) w[i] = (float) rng.nextGaussian();
+            device.write(w, 0, weights, 0, wn);
+            ParamRef param = new ParamRef(weights, grad, 0, wn);
+            Plane plane = device.plane(s[4], s[5], s[6]);
+            CpuConv2d compact = new CpuConv2d(shape, param, plane, plane, Kernels.INSTANCE, pool, device, 0);
+            CpuConv2d inPlace = new CpuConv2d(shape, param, plane, plane, Kernels.INSTANCE, pool, device, Double.POSITIVE_INFINITY);
+            Activation x = images(device, rng, s[4], s[0], s[5], s[6]), dy = images(device, rng, s[4], s[1], s[5], s[6]);
+            Activation[] y = {device.activation(s[4], s[1], s[5], s[6]), device.activation(s[4], s[1], s[5], s[6])};
+            Activation[] dx = {device.activation(s[4], s[0], s[5], s[6]), device.activation(s[4], s[0], s[5], s[6])};
+            CpuConv2d[] convs = {compact, inPlace};
+            for (int i = 0; i < 2; i++) {
+                fillImagesAndBorder(y[i], 7f); // the border too: the compact path must zero what it does not compute
+                fillImagesAndBorder(dx[i], 7f);
+                convs[i].forward(x, y[i]);
+            }
+            assertArrayEquals(CpuDevice.data(y[1]), CpuDevice.data(y[0]), 0f, "forward " + tag); // delta 0: in place, the border holds -0.0 where the product was negative
+            CpuKernelTest.assertPaddingZero(y[0], "compact forward " + tag);
+            for (boolean accumulate : new boolean[] {false, true}) {
+                for (int i = 0; i < 2; i++) convs[i].backwardInput(dy, dx[i], accumulate);
+                assertArrayEquals(CpuDevice.data(dx[1]), CpuDevice.data(dx[0]), 0f, "data gradient " + tag + (accumulate ? " accumulated" : ""));
+                CpuKernelTest.assertPaddingZero(dx[0], "compact data gradient " + tag);
+            }
+        }
+    }
+
+    /** Every position of the images' strides (the images and their border column and row), as another layer's values would. */
+    private static void fillImagesAndBorder(Activation a, float v) {
+        CpuDevice.CpuActivation c = (CpuDevice.CpuActivation) a;
+        Plane p = c.plane;
+        for (int ch = 0; ch < c.channels; ch++) {
+            int from = ch * p.rowLength() + p.lead();
+            Arrays.fill(CpuDevice.data(a), from, from + p.n() * p.imageStride(), v);
+        }
+    }
+
+    private static Activation images(CpuDevice device, Random rng, int n, int c, int h, int w) {
+        float[] v = new float[n * c * h * w];
+        for (int i = 0; i < v.length; i++) v[i] = (float) rng.nextGaussian();
+        Activation a = device.activation(n, c, h, w);
+        device.writeImages(v, 0, a);
+        return a;
+    }
+}
