@@ -267,7 +267,11 @@ final class CpuConv2d implements Device.Conv2d {
         int kk = kernel * kernel;
         int[] shift = new int[kk];
         for (int uv = 0; uv < kk; uv++) shift[uv] = shift(uv);
-        return new WeightGradient(kernels, pool, outChannels, inChannels, shift, srcPos, dst.span(), stride * stride,
+        int[] images = new int[dst.n() * dst.h() * dst.w()]; // dY's nonzero positions: the images'
+        for (int q = 0, i = 0; i < images.length; q++) {
+            if (dst.mask()[q] != 0) images[i++] = q;
+        }
+        return new WeightGradient(kernels, pool, outChannels, inChannels, shift, srcPos, images, dst.span(), stride * stride,
                 device.weightGradientWorkspace());
     }
 
