@@ -192,7 +192,8 @@ final class CpuConv2d implements Device.Conv2d {
             for (int o = 0; o < out; o++) dyOffset[o] = o * dst.rowLength() + dst.lead();
         }
         srcPos = direct ? null : sourcePositions();
-        weightGrad = trainable ? weightGradient(kernels, pool) : null;
+        int[] images = dst.imagePositions();
+        weightGrad = trainable ? weightGradient(kernels, pool, images) : null;
         partialGrad = trainable && weightGrad == null ? new float[pool.threads()][out * taps] : null;
         // the whole-span im2col buffer: for the 7x7 stem's forward and data gradient, and the fallback weight gradient
         if (!direct && (srcPos == null || (trainable && weightGrad == null))) device.reserveCol((long) taps * dst.span());
@@ -212,15 +213,11 @@ final class CpuConv2d implements Device.Conv2d {
         compactForward = direct && border > 0 && border >= compactMargin * nr / out;
         compactDataGrad = direct && trainable && border > 0 && border >= compactMargin * nr / in;
         if (compactForward || compactDataGrad) {
-            int count = dst.n() * dst.h() * dst.w(), tiles = (count + nr - 1) / nr;
+            int count = images.length, tiles = (count + nr - 1) / nr;
             compactCount = count;
-            compact = new int[tiles * nr];
-            gaps = new int[dst.n() * dst.imageStride() - count];
-            for (int q = 0, i = 0, g = 0; q < dst.n() * dst.imageStride(); q++) {
-                if (dst.mask()[q] != 0) compact[i++] = q;
-                else gaps[g++] = q;
-            }
-            java.util.Arrays.fill(compact, count, compact.length, compact[count - 1]);
+            compact = java.util.Arrays.copyOf(images, tiles * nr);
+            java.util.Arrays.fill(compact, count, compact.length, images[count - 1]);
+            gaps = dst.borderPositions();
             int kLen = Math.max(taps, trainable ? out * kernel * kernel : 0);
             compactPanel = WorkerPool.scratch(pool.threads(), kLen * nr);
             compactResult = WorkerPool.scratch(pool.threads(), mr * nr);
@@ -262,16 +259,12 @@ final class CpuConv2d implements Device.Conv2d {
      * layout's one-wide zero border (3x3 pad 1, 1x1 pad 0). Null otherwise (also when the input's
      * channels don't fill the tile's columns: the 1- or 3-channel stem), for the dot-product fallback.
      */
-    private WeightGradient weightGradient(Kernels kernels, WorkerPool pool) {
+    private WeightGradient weightGradient(Kernels kernels, WorkerPool pool, int[] images) {
         if (!WeightGradient.supports(kernels, inChannels) || (!direct && srcPos == null)) return null;
         int kk = kernel * kernel;
         int[] shift = new int[kk];
         for (int uv = 0; uv < kk; uv++) shift[uv] = shift(uv);
-        int[] images = new int[dst.n() * dst.h() * dst.w()]; // dY's nonzero positions: the images'
-        for (int q = 0, i = 0; i < images.length; q++) {
-            if (dst.mask()[q] != 0) images[i++] = q;
-        }
-        return new WeightGradient(kernels, pool, outChannels, inChannels, shift, srcPos, images, dst.span(), stride * stride,
+        return new WeightGradient(kernels, pool, outChannels, inChannels, shift, srcPos, images, stride * stride,
                 device.weightGradientWorkspace());
     }
 
@@ -440,8 +433,7 @@ final class CpuConv2d implements Device.Conv2d {
         col = device.col();
         // weight gradient: dW[o, t] = sum_q dY[o, q] * B[t, q]
         if (weightGrad != null) {
-            weightGrad.accumulate(dy, dst.rowLength(), dst.lead(), x, src.rowLength(), src.lead(), dst.span(),
-                    grad, weightOffset);
+            weightGrad.accumulate(dy, dst.rowLength(), dst.lead(), x, src.rowLength(), src.lead(), grad, weightOffset);
         } else {
             if (!direct) pool.forEach(taps, im2colTask);
             for (float[] p : partialGrad) java.util.Arrays.fill(p, 0f);

@@ -76,6 +76,25 @@ public record Plane(int n, int h, int w, int span, int lead, int rowLength, floa
         return (int) s;
     }
 
+    /** The images' positions (relative to position 0), in order. */
+    public int[] imagePositions() {
+        return positions(true);
+    }
+
+    /** The border's positions below n*imageStride (the zero column and row after each image row and image), in order. */
+    public int[] borderPositions() {
+        return positions(false);
+    }
+
+    private int[] positions(boolean inImage) {
+        int end = n * imageStride(), count = n * h * w;
+        int[] out = new int[inImage ? count : end - count];
+        for (int q = 0, i = 0; q < end; q++) {
+            if ((mask[q] != 0) == inImage) out[i++] = q;
+        }
+        return out;
+    }
+
     /** Flat index of (c, image, i, j). */
     public int at(int c, int image, int i, int j) {
         return c * rowLength + lead + image * imageStride() + i * rowStride() + j;

@@ -55,7 +55,7 @@ final class WeightGradient {
     /**
      * The output positions summed over, in order: the images' only (dY is zero on the layout's
      * border, so its products added nothing but time: 7% of the positions at 28x28, 13% at 14x14,
-     * 23% at 7x7, 36% at 4x4). The sums below run over indices into it; null: every q < span.
+     * 23% at 7x7, 36% at 4x4). The sums below run over indices into it.
      */
     private final int[] positions;
     /**
@@ -76,7 +76,7 @@ final class WeightGradient {
     // arguments of the pass in flight
     private float[] dy, src, grad;
     private int gradOff;
-    private int dyLd, dyBase, srcLd, srcBase, span;
+    private int dyLd, dyBase, srcLd, srcBase;
 
     private final WorkerPool.Task groupTask = this::group;
     private final WorkerPool.Task sumTask = this::sumPartials;
@@ -88,12 +88,13 @@ final class WeightGradient {
     /**
      * @param shift  per tap (u, v) in row-major order, the offset of its source position from the
      *               output position's source position
-     * @param srcPos for a strided convolution, the source position each output position q < span
-     *               reads at shift 0 (any valid one where dY is zero); null for the identity
+     * @param srcPos    for a strided convolution, the source position each output position reads at
+     *                  shift 0; null for the identity
+     * @param positions the output positions to sum over (the images'), in order
      * @param stride how many source positions an output position advances on average (1, or 4 for
      *               stride 2), to size the chunks
      */
-    WeightGradient(Kernels kernels, WorkerPool pool, int out, int channels, int[] shift, int[] srcPos, int[] positions, int span,
+    WeightGradient(Kernels kernels, WorkerPool pool, int out, int channels, int[] shift, int[] srcPos, int[] positions,
                    int stride, Workspace workspace) {
         this.kernels = kernels;
         this.pool = pool;
@@ -105,7 +106,7 @@ final class WeightGradient {
         this.shift = shift.clone();
         this.srcPos = srcPos;
         this.positions = positions;
-        int count = count(span);
+        int count = positions.length;
         int h = 0;
         for (int s : shift) h = Math.max(h, Math.abs(s));
         this.halo = h;
@@ -127,34 +128,22 @@ final class WeightGradient {
         scratch = WorkerPool.scratch(threads, mr * nr);
     }
 
-    /** How many positions a pass over a plane of {@code span} positions sums over. */
-    private int count(int span) {
-        return positions == null ? span : positions.length;
-    }
-
-    /** The output position of index i. */
-    private int q(int i) {
-        return positions == null ? i : positions[i];
-    }
-
     /** The source position index i reads at shift 0. */
     private int pos(int i) {
-        return srcPos == null ? q(i) : srcPos[q(i)];
+        return srcPos == null ? positions[i] : srcPos[positions[i]];
     }
 
     /**
      * grad[gradOff + (o*channels + c)*kk + uv] += dW. dY row o starts at dy[o*dyLd + dyBase], source
-     * channel c at src[c*srcLd + srcBase]; both over positions 0..span (dY zero at padding).
+     * channel c at src[c*srcLd + srcBase]; summed over {@link #positions}.
      */
-    void accumulate(float[] dy, int dyLd, int dyBase, float[] src, int srcLd, int srcBase, int span,
-                    float[] grad, int gradOff) {
+    void accumulate(float[] dy, int dyLd, int dyBase, float[] src, int srcLd, int srcBase, float[] grad, int gradOff) {
         this.dy = dy;
         this.dyLd = dyLd;
         this.dyBase = dyBase;
         this.src = src;
         this.srcLd = srcLd;
         this.srcBase = srcBase;
-        this.span = span;
         workspace.ensure();
         partial = workspace.partial;
         chunkSum = workspace.chunkSum;
@@ -183,7 +172,7 @@ final class WeightGradient {
     }
 
     private void group(int g, int worker) {
-        int count = count(span), chunks = (count + chunk - 1) / chunk;
+        int count = positions.length, chunks = (count + chunk - 1) / chunk;
         int first = (int) ((long) chunks * g / groups), last = (int) ((long) chunks * (g + 1) / groups);
         for (int ch = first; ch < last; ch++) {
             int q0 = ch * chunk, len = Math.min(chunk, count - q0);
@@ -218,7 +207,7 @@ final class WeightGradient {
         for (int i = 0, size = out * ldp; i < size; i++) part[i] += sum[i];
     }
 
-    /** A[mt][k][r] = dY[mt*MR + r, q(q0 + k)], zero past the last output channel. */
+    /** A[mt][k][r] = dY[mt*MR + r, positions[q0 + k]], zero past the last output channel. */
     private void packDy(int q0, int len, float[] a) {
         for (int mt = 0; mt < outTiles; mt++) {
             int base = mt * len * mr;
@@ -229,11 +218,7 @@ final class WeightGradient {
                     continue;
                 }
                 int from = o * dyLd + dyBase;
-                if (positions == null) {
-                    for (int k = 0; k < len; k++) a[base + k * mr + r] = dy[from + q0 + k];
-                } else {
-                    for (int k = 0; k < len; k++) a[base + k * mr + r] = dy[from + positions[q0 + k]];
-                }
+                for (int k = 0; k < len; k++) a[base + k * mr + r] = dy[from + positions[q0 + k]];
             }
         }
     }
