@@ -22,9 +22,10 @@ import mocoref.device.ParamRef;
  *     ImageNet stem): the taps are gathered branch-free through {@link #srcPos}, when every tap
  *     stays within the zero border, into a per-task panel just before the task's tiles read it;
  *     else (the 7x7 stem) into a [in*k*k][output span] buffer shared by the device's convolutions ({@link CpuDevice#col}). The
- *     data gradient computes W^T dY one position tile at a time and adds it at once where the
- *     forward took each tap from (the 7x7 stem: through the whole-span buffer and a col2im). The
- *     weight gradient reads the input in place through {@link #srcPos}, without im2col.</li>
+ *     data gradient runs per residue of the input positions (h mod stride, w mod stride): each is a
+ *     convolution of dY, read in place, with the taps that reach it ({@link Residue}), and each
+ *     input value is stored once where it lies (the 7x7 stem: W^T dY into the whole-span buffer and
+ *     a col2im). The weight gradient reads the input in place through {@link #srcPos}, without im2col.</li>
  * </ul>
  * Every product is parallel over tiles of output positions (forward, data gradient) or over a
  * fixed split of the positions, one partial sum per part (weight gradient: reproducible for a
@@ -86,11 +87,26 @@ final class CpuConv2d implements Device.Conv2d {
     private final float[][] panel;
     private final int[] panelRowOffset;
     /**
-     * Strided data gradient with {@link #srcPos}: per worker, one position tile's dcol [taps][nr],
-     * added into dx as soon as it is computed; tasks take {@link #imagesPerTask} whole images of dY.
+     * Strided data gradient with {@link #srcPos}: the input positions of each residue (h mod stride,
+     * w mod stride) that some tap reaches (see {@link #residues}); null for direct convolutions and
+     * where a residue's shifts reach past the layout's one-wide border (then the whole-span col2im).
      */
-    private final float[][] dcolPanel;
-    private final int imagesPerTask;
+    private final Residue[] residues;
+    /** Whether the residues reach every input image position (3x3 pad 1: yes; 1x1 stride 2: the even ones only). */
+    private final boolean residuesCover;
+    /** Per worker: one residue tile's results [mr][nr], before they are stored where they lie in dx. */
+    private final float[][] residueResult;
+
+    /**
+     * The input positions h = s*a + rh, w = s*b + rw of residue (rh, rw) receive from output position
+     * (i, j) only through the taps (u, v) with u - p = rh and v - p = rw (mod s), from i = a + di,
+     * j = b + dj, di = (rh + p - u) / s: a convolution of dY with those taps of W, read in place
+     * (dY is zero on its border) with shifts of one position at most. Tap t of the residue is
+     * kernel position {@code uv[t]}; product row k = o * taps + t reads dY at {@code dyRow[k]} + q; the
+     * result at dY's position q belongs at input position {@code target[q]} (-1: none); the
+     * residue's packed W^T starts at {@code packBase}.
+     */
+    private record Residue(int[] uv, int[] dyRow, int[] target, int packBase) {}
 
     /**
      * A direct convolution on a small plane (the zero border is 23% of the layout's positions at
@@ -135,8 +151,8 @@ final class CpuConv2d implements Device.Conv2d {
     private final WorkerPool.Task weightGradTask = this::weightGradGroup;
     private final WorkerPool.Task dataGradTask = this::dataGradTiles;
     private final WorkerPool.Task col2imTask = this::col2imChannel;
-    private final WorkerPool.Task stridedDataGradTask = this::stridedDataGradImages;
-    private final WorkerPool.Task cleanChannelTask = this::cleanChannel;
+    private final WorkerPool.Task residueDataGradTask = this::residueDataGradTiles;
+    private final WorkerPool.Task clearInputTask = this::clearInputSpan;
 
     /** A convolution of {@code shape} from activations in {@code src} to {@code dst} (its output geometry), W from {@code w}. */
     CpuConv2d(Device.ConvShape shape, ParamRef w, Plane src, Plane dst, Kernels kernels, WorkerPool pool, CpuDevice device) {
@@ -187,20 +203,21 @@ final class CpuConv2d implements Device.Conv2d {
                 }
             }
         } else {
-            if (trainable) device.reservePackedWeights((long) tiles(taps) * out * mr);
+            if (trainable) device.reservePackedWeights((long) Math.max(tiles(taps), inTiles * kernel * kernel) * out * mr);
             dyOffset = new int[out];
             for (int o = 0; o < out; o++) dyOffset[o] = o * dst.rowLength() + dst.lead();
         }
         srcPos = direct ? null : sourcePositions();
+        residues = trainable && srcPos != null ? residues() : null;
+        residuesCover = residues != null && covered(residues) == (long) src.n() * src.h() * src.w();
+        residueResult = residues != null ? WorkerPool.scratch(pool.threads(), mr * nr) : null;
         int[] images = dst.imagePositions();
         weightGrad = trainable ? weightGradient(kernels, pool, images) : null;
         partialGrad = trainable && weightGrad == null ? new float[pool.threads()][out * taps] : null;
         // the whole-span im2col buffer: for the 7x7 stem's forward and data gradient, and the fallback weight gradient
-        if (!direct && (srcPos == null || (trainable && weightGrad == null))) device.reserveCol((long) taps * dst.span());
-        int perTask = 1;
-        while (perTask < 16 && perTask * dst.imageStride() < 256) perTask++;
-        imagesPerTask = perTask;
-        dcolPanel = trainable && srcPos != null ? WorkerPool.scratch(pool.threads(), taps * nr) : null;
+        if (!direct && (srcPos == null || (trainable && (weightGrad == null || residues == null)))) {
+            device.reserveCol((long) taps * dst.span());
+        }
         block = WorkerPool.scratch(pool.threads(), 16);
         tileScratch = WorkerPool.scratch(pool.threads(), 8 * nr); // the tile needs mr*nr, dot4x4 8*nr
         int positionTiles = dst.span() / nr;
@@ -217,7 +234,7 @@ final class CpuConv2d implements Device.Conv2d {
             compactCount = count;
             compact = java.util.Arrays.copyOf(images, tiles * nr);
             java.util.Arrays.fill(compact, count, compact.length, images[count - 1]);
-            gaps = dst.borderPositions();
+            gaps = dst.borderPositions(); // src == dst
             int kLen = Math.max(taps, trainable ? out * kernel * kernel : 0);
             compactPanel = WorkerPool.scratch(pool.threads(), kLen * nr);
             compactResult = WorkerPool.scratch(pool.threads(), mr * nr);
@@ -226,7 +243,7 @@ final class CpuConv2d implements Device.Conv2d {
         } else {
             compactCount = 0;
             compact = null;
-            gaps = null;
+            gaps = residues != null ? src.borderPositions() : null;
             compactPanel = null;
             compactResult = null;
             compactRows = null;
@@ -251,6 +268,55 @@ final class CpuConv2d implements Device.Conv2d {
             pos[q] = valid ? b * src.imageStride() + i * stride * src.rowStride() + j * stride : pos[q - 1];
         }
         return pos;
+    }
+
+    /** The residues of {@link #residues}, in order (rh, rw); null where a shift exceeds one position. */
+    private Residue[] residues() {
+        int kk = kernel * kernel, inTiles = tiles(inChannels);
+        java.util.List<Residue> list = new java.util.ArrayList<>();
+        int packBase = 0;
+        for (int rh = 0; rh < stride; rh++) {
+            for (int rw = 0; rw < stride; rw++) {
+                int[] uv = new int[kk], di = new int[kk], dj = new int[kk];
+                int count = 0;
+                for (int u = 0; u < kernel; u++) {
+                    for (int v = 0; v < kernel; v++) {
+                        if (Math.floorMod(u - padding - rh, stride) != 0 || Math.floorMod(v - padding - rw, stride) != 0) continue;
+                        uv[count] = u * kernel + v;
+                        di[count] = (rh + padding - u) / stride; // exact: u - padding = rh (mod stride)
+                        dj[count] = (rw + padding - v) / stride;
+                        if (Math.abs(di[count]) > 1 || Math.abs(dj[count]) > 1) return null;
+                        count++;
+                    }
+                }
+                if (count == 0) continue; // no tap reaches these input positions: their gradient is 0
+                int[] dyRow = new int[outChannels * count];
+                for (int o = 0; o < outChannels; o++) {
+                    for (int t = 0; t < count; t++) {
+                        dyRow[o * count + t] = o * dst.rowLength() + dst.lead() + di[t] * dst.rowStride() + dj[t];
+                    }
+                }
+                int[] target = new int[dst.span()];
+                for (int q = 0; q < dst.span(); q++) {
+                    int b = q / dst.imageStride(), i = q % dst.imageStride() / dst.rowStride(), j = q % dst.rowStride();
+                    int h = i * stride + rh, w = j * stride + rw;
+                    boolean valid = b < dst.n() && i < dst.h() && j < dst.w() && h < src.h() && w < src.w();
+                    target[q] = valid ? b * src.imageStride() + h * src.rowStride() + w : -1;
+                }
+                list.add(new Residue(java.util.Arrays.copyOf(uv, count), dyRow, target, packBase));
+                packBase += inTiles * outChannels * count * mr;
+            }
+        }
+        return list.toArray(new Residue[0]);
+    }
+
+    /** How many input positions the residues reach (each at most once). */
+    private static long covered(Residue[] residues) {
+        long n = 0;
+        for (Residue r : residues) {
+            for (int t : r.target()) if (t >= 0) n++;
+        }
+        return n;
     }
 
     /**
@@ -452,10 +518,11 @@ final class CpuConv2d implements Device.Conv2d {
         this.accumulateDx = accumulateDx;
         col = device.col();
         packTransposed();
-        if (dcolPanel != null) {
-            if (!accumulateDx) java.util.Arrays.fill(dx, 0, inChannels * src.rowLength(), 0f);
-            pool.forEach((dst.n() + imagesPerTask - 1) / imagesPerTask, stridedDataGradTask);
-            pool.forEach(inChannels, cleanChannelTask);
+        if (residues != null) {
+            // every input image position is stored once (border positions never): with all of them
+            // reached, only the border needs its zeros; else the span is cleared and the residues add
+            if (!accumulateDx) pool.forEach(inChannels, residuesCover ? inputGapsTask : clearInputTask);
+            pool.forEach(taskCount(dst), residueDataGradTask);
             return;
         }
         if (compactDataGrad) {
@@ -468,35 +535,46 @@ final class CpuConv2d implements Device.Conv2d {
     }
 
     /**
-     * dx += W^T dY for the output positions of whole images [task*k, (task+1)*k): per position tile,
-     * dcol [taps][nr] on the micro-kernel, then added where the forward took each tap from. Input
-     * pixels belong to one image, so tasks never add into the same one; only taps landing on the
-     * zero border between two images may meet there, and {@link #cleanChannel} zeroes the border.
+     * The residues' data gradient at dY's positions [task * tilesPerTask * nr, ...): per position tile,
+     * residue and tile of input channels, the micro-kernel's [mr][nr] results, each stored (or added)
+     * once at its input position. Residues and positions map to distinct input positions, so tasks
+     * never write the same element, and each element's sum runs over (o, tap) in one fixed order.
      */
-    private void stridedDataGradImages(int task, int worker) {
-        int is = dst.imageStride();
-        int q0 = task * imagesPerTask * is, q1 = Math.min(dst.n(), (task + 1) * imagesPerTask) * is;
-        float[] d = dcolPanel[worker];
-        for (int q = q0; q < q1; q += nr) { // a last tile reaching past q1 reads dY's zero tail or the next image, unused
-            for (int tt = 0; tt < tiles(taps); tt++) {
-                kernels.tile(packedWt, tt * outChannels * mr, outChannels, dy, dyOffset, q, d, tt * mr * nr, nr,
-                        Math.min(mr, taps - tt * mr), false, null, 0, tileScratch[worker]);
-            }
-            int len = Math.min(nr, q1 - q);
-            for (int t = 0; t < taps; t++) {
-                int to = tapSource(t);
-                for (int j = 0; j < len; j++) dx[to + srcPos[q + j]] += d[t * nr + j]; // dcol is 0 at dY's padding
+    private void residueDataGradTiles(int task, int worker) {
+        int end = Math.min(dst.span(), (task + 1) * tilesPerTask * nr), ld = src.rowLength(), lead = src.lead();
+        boolean set = !accumulateDx && residuesCover;
+        float[] r = residueResult[worker];
+        for (int q = task * tilesPerTask * nr; q < end; q += nr) {
+            for (Residue res : residues) {
+                int kLen = outChannels * res.uv().length;
+                int[] target = res.target();
+                for (int ct = 0; ct < tiles(inChannels); ct++) {
+                    int rows = Math.min(mr, inChannels - ct * mr);
+                    kernels.tile(packedWt, res.packBase() + ct * kLen * mr, kLen, dy, res.dyRow(), q, r, 0, nr, rows,
+                            false, null, 0, tileScratch[worker]);
+                    for (int i = 0; i < rows; i++) {
+                        int row = (ct * mr + i) * ld + lead, at = i * nr;
+                        if (set) {
+                            for (int j = 0; j < nr; j++) {
+                                int to = target[q + j];
+                                if (to >= 0) dx[row + to] = r[at + j];
+                            }
+                        } else {
+                            for (int j = 0; j < nr; j++) {
+                                int to = target[q + j];
+                                if (to >= 0) dx[row + to] += r[at + j];
+                            }
+                        }
+                    }
+                }
             }
         }
     }
 
-    /** Zeroes what taps added onto channel c's padding, lead and tail. */
-    private void cleanChannel(int c, int worker) {
+    /** Zeroes channel c's positions of dx (lead and tail are zero already). */
+    private void clearInputSpan(int c, int worker) {
         int row = c * src.rowLength() + src.lead();
-        float[] mask = src.mask();
-        for (int p = 0; p < src.span(); p++) dx[row + p] *= mask[p];
-        java.util.Arrays.fill(dx, c * src.rowLength(), row, 0f);
-        java.util.Arrays.fill(dx, row + src.span(), (c + 1) * src.rowLength(), 0f);
+        java.util.Arrays.fill(dx, row, row + src.span(), 0f);
     }
 
     /** Group g's contiguous range of chunks, into partialGrad[g]. */
@@ -539,13 +617,25 @@ final class CpuConv2d implements Device.Conv2d {
     /** The data gradient's A: W transposed, per tap for the direct path; one task per tile of A's rows. */
     private void packTransposed() {
         packedWt = device.packedWeights();
-        pool.forEach(direct ? tiles(inChannels) : tiles(taps), packTransposedTask);
+        int tasks = direct ? tiles(inChannels) : residues != null ? residues.length * tiles(inChannels) : tiles(taps);
+        pool.forEach(tasks, packTransposedTask);
     }
 
     private void packTransposedTile(int tile, int worker) {
         float[] w = weight;
         int kk = kernel * kernel;
-        if (direct) { // A[c-tile][(o,u,v)][r] = W[o, c, u, v]
+        if (residues != null) { // per residue, A[c-tile][(o, its tap t)][r] = W[o, c, uv[t]]
+            Residue res = residues[tile / tiles(inChannels)];
+            int ct = tile % tiles(inChannels), count = res.uv().length, kLen = outChannels * count;
+            for (int c = ct * mr; c < Math.min(inChannels, ct * mr + mr); c++) {
+                int r = c % mr;
+                for (int o = 0; o < outChannels; o++) {
+                    for (int t = 0; t < count; t++) {
+                        packedWt[res.packBase() + (ct * kLen + o * count + t) * mr + r] = w[weightOffset + (o * inChannels + c) * kk + res.uv()[t]];
+                    }
+                }
+            }
+        } else if (direct) { // A[c-tile][(o,u,v)][r] = W[o, c, u, v]
             int kLen = outChannels * kk;
             for (int c = tile * mr; c < Math.min(inChannels, tile * mr + mr); c++) {
                 int r = c % mr;

@@ -58,7 +58,7 @@ class CompactConvolutionTest {
     }
 
     /** Every position of the images' strides (the images and their border column and row), as another layer's values would. */
-    private static void fillImagesAndBorder(Activation a, float v) {
+    static void fillImagesAndBorder(Activation a, float v) {
         CpuDevice.CpuActivation c = (CpuDevice.CpuActivation) a;
         Plane p = c.plane;
         for (int ch = 0; ch < c.channels; ch++) {

@@ -1,0 +1,86 @@
+package mocoref.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.Arrays;
+import java.util.Random;
+import mocoref.device.Activation;
+import mocoref.device.Buffer;
+import mocoref.device.Device;
+import mocoref.device.ParamRef;
+import mocoref.parallel.WorkerPool;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The strided convolutions' data gradient by input residues, against the definition summed in
+ * double: set and accumulated, with dx's memory holding other values first (every image position
+ * must be set, the border must come out zero), on residues that cover every input position (3x3
+ * pad 1) and on those that leave some unreached (1x1 stride 2: the odd positions' gradient is 0).
+ */
+class StridedDataGradientTest {
+    @Test
+    void residuesGiveTheDefinitionsGradient() {
+        WorkerPool pool = WorkerPool.shared(2);
+        CpuDevice device = new CpuDevice(Kernels.INSTANCE, pool);
+        Random rng = new Random(5);
+        // in, out, kernel, stride, padding, n, h, w: even and odd planes, ragged channel tiles, stride 3
+        int[][] cases = {{16, 32, 3, 2, 1, 3, 8, 8}, {9, 20, 3, 2, 1, 2, 7, 9}, {13, 8, 1, 2, 0, 3, 7, 6},
+                {20, 6, 3, 3, 1, 2, 10, 8}, {4, 5, 3, 2, 1, 1, 2, 3}};
+        for (int[] s : cases) {
+            String tag = Arrays.toString(s);
+            int in = s[0], out = s[1], k = s[2], stride = s[3], pad = s[4], n = s[5], h = s[6], w = s[7];
+            Device.ConvShape shape = new Device.ConvShape(in, out, k, stride, pad, n, h, w);
+            int oh = shape.outH(), ow = shape.outW(), wn = out * in * k * k;
+            Buffer weights = device.buffer(wn), grad = device.buffer(wn);
+            float[] wt = gaussian(rng, wn);
+            device.write(wt, 0, weights, 0, wn);
+            Device.Conv2d conv = device.conv2d(shape, new ParamRef(weights, grad, 0, wn));
+            float[] dyValues = gaussian(rng, n * out * oh * ow);
+            Activation dy = device.activation(n, out, oh, ow);
+            device.writeImages(dyValues, 0, dy);
+
+            // dx[b, c, y, x] = sum over o, u, v with y = i*stride + u - pad, x = j*stride + v - pad of W[o, c, u, v] dY[b, o, i, j]
+            double[] expected = new double[n * in * h * w];
+            for (int b = 0; b < n; b++) {
+                for (int o = 0; o < out; o++) {
+                    for (int i = 0; i < oh; i++) {
+                        for (int j = 0; j < ow; j++) {
+                            double g = dyValues[((b * out + o) * oh + i) * ow + j];
+                            for (int c = 0; c < in; c++) {
+                                for (int u = 0; u < k; u++) {
+                                    for (int v = 0; v < k; v++) {
+                                        int y = i * stride + u - pad, x = j * stride + v - pad;
+                                        if (y < 0 || y >= h || x < 0 || x >= w) continue;
+                                        expected[((b * in + c) * h + y) * w + x] += wt[((o * in + c) * k + u) * k + v] * g;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Activation dx = device.activation(n, in, h, w);
+            CompactConvolutionTest.fillImagesAndBorder(dx, 7f); // another layer's values, border included: all must be overwritten or zeroed
+            conv.backwardInput(dy, dx, false);
+            assertClose(expected, 1, device.readActivation(dx), "set " + tag);
+            CpuKernelTest.assertPaddingZero(dx, "set " + tag);
+            conv.backwardInput(dy, dx, true);
+            assertClose(expected, 2, device.readActivation(dx), "accumulated " + tag);
+            CpuKernelTest.assertPaddingZero(dx, "accumulated " + tag);
+        }
+    }
+
+    private static void assertClose(double[] expected, double times, float[] actual, String what) {
+        assertEquals(expected.length, actual.length, what);
+        for (int i = 0; i < expected.length; i++) {
+            double e = times * expected[i];
+            assertEquals(e, actual[i], 1e-4 * Math.max(1, Math.abs(e)), what + " at " + i);
+        }
+    }
+
+    private static float[] gaussian(Random rng, int size) {
+        float[] v = new float[size];
+        for (int i = 0; i < v.length; i++) v[i] = (float) rng.nextGaussian();
+        return v;
+    }
+}
