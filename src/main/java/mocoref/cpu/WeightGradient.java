@@ -16,9 +16,15 @@ import mocoref.parallel.WorkerPool;
  * <p>A strided convolution works the same way without im2col: output position q reads source
  * position srcPos[q] + shift(u, v) (a table: not affine across rows), XT holds the chunk's source
  * positions (about stride^2 times as many as output positions, still only channels moves each),
- * and the tile's per-row offset table points each k at its row. Channels must be a multiple of NR;
- * {@link #supports} says so, and the caller falls back to the dot-product kernel otherwise (the 1-
- * or 3-channel stem).
+ * and the tile's per-row offset table points each k at its row.
+ *
+ * <p>Channels must be a multiple of NR, or divide it with NR/channels taps at most the kernel's
+ * width (16 channels on AVX-512's 32 columns): then XT's rows are exactly the channels long, so
+ * NR columns from tap (u, v)'s offset are the channels of taps (u, v), (u, v+1), ... (a tap one
+ * column right is one position on), and a tile computes that many taps of a kernel row at once.
+ * Each kernel row gets whole blocks of such taps (two blocks of two for a 3x3's three), the last
+ * block's extra tap is computed and dropped. {@link #supports} says which; the caller falls back
+ * to the dot-product kernel otherwise (the 1- or 3-channel stem, 16-channel 1x1 convolutions).
  *
  * <p>Determinism: the positions are split into {@code groups} (one per thread) contiguous ranges,
  * each summed into its own partial gradient, and the partials are added in group order, so the
@@ -44,6 +50,12 @@ final class WeightGradient {
     private final WorkerPool pool;
     private final int mr, nr;
     private final int out, channels, kk, halo, chunk, outTiles, ldp;
+    /**
+     * Taps per column block (NR / channels where channels are fewer than NR, else 1), and per tap
+     * (u, v) its slot in C's rows: u * slotsPerRow + v, where a kernel row has whole blocks of slots.
+     */
+    private final int kernel, tapsPerBlock, slotsPerRow;
+    private final int[] slot;
     /**
      * XT's row length: the channels rounded up to an odd number of cache lines. The micro-kernel
      * reads one 128-byte slice of each of 128 XT rows per call; at 256 channels (1 KiB rows) those
@@ -81,11 +93,13 @@ final class WeightGradient {
     private final WorkerPool.Task groupTask = this::group;
     private final WorkerPool.Task sumTask = this::sumPartials;
 
-    static boolean supports(Kernels kernels, int channels) {
-        return channels % kernels.nr() == 0;
+    static boolean supports(Kernels kernels, int channels, int kernel) {
+        int nr = kernels.nr();
+        return channels % nr == 0 || (nr % channels == 0 && nr / channels <= kernel && kernel > 1);
     }
 
     /**
+     * @param kernel the kernel's width (shift has kernel^2 taps)
      * @param shift  per tap (u, v) in row-major order, the offset of its source position from the
      *               output position's source position
      * @param srcPos    for a strided convolution, the source position each output position reads at
@@ -94,8 +108,11 @@ final class WeightGradient {
      * @param stride how many source positions an output position advances on average (1, or 4 for
      *               stride 2), to size the chunks
      */
-    WeightGradient(Kernels kernels, WorkerPool pool, int out, int channels, int[] shift, int[] srcPos, int[] positions,
+    WeightGradient(Kernels kernels, WorkerPool pool, int out, int channels, int kernel, int[] shift, int[] srcPos, int[] positions,
                    int stride, Workspace workspace) {
+        if (!supports(kernels, channels, kernel) || shift.length != kernel * kernel) {
+            throw new IllegalArgumentException(channels + " channels, kernel " + kernel + " on " + kernels.name());
+        }
         this.kernels = kernels;
         this.pool = pool;
         this.mr = kernels.mr();
@@ -113,13 +130,19 @@ final class WeightGradient {
         this.gather = srcPos != null && shift.length == 1 && shift[0] == 0;
         this.chunk = Math.max(128, Math.min(2048, XT_FLOATS / (channels * (gather ? 1 : stride)) / 16 * 16));
         this.outTiles = (out + mr - 1) / mr;
-        this.ldp = Plane.oddLines(kk * channels); // C's rows, padded as XT's
-        this.ldx = Plane.oddLines(channels);
+        this.kernel = kernel;
+        this.tapsPerBlock = channels >= nr ? 1 : nr / channels;
+        this.slotsPerRow = (kernel + tapsPerBlock - 1) / tapsPerBlock * tapsPerBlock;
+        this.slot = new int[kk];
+        for (int uv = 0; uv < kk; uv++) slot[uv] = uv / kernel * slotsPerRow + uv % kernel;
+        this.ldp = Plane.oddLines(kernel * slotsPerRow * channels); // C's rows, padded as XT's
+        this.ldx = tapsPerBlock > 1 ? channels : Plane.oddLines(channels); // paired taps need rows exactly the channels
         int maxRows = 0;
         for (int q0 = 0; q0 < count; q0 += chunk) {
             int last = Math.min(count, q0 + chunk) - 1;
             maxRows = Math.max(maxRows, gather ? chunk : pos(last) - pos(q0) + 1 + 2 * halo);
         }
+        maxRows += slotsPerRow - kernel; // the dropped taps read a row or more past the last
         int threads = pool.threads();
         this.groups = threads;
         this.workspace = workspace;
@@ -159,13 +182,13 @@ final class WeightGradient {
 
     /**
      * Output channel o's gradient: the groups' partials added in group order (the same sums for
-     * any number of threads doing this), permuted from [uv][c] to [c][uv].
+     * any number of threads doing this), permuted from [slot of uv][c] to [c][uv].
      */
     private void sumPartials(int o, int worker) {
         for (int g = 0; g < groups; g++) {
             float[] p = partial[g];
             for (int uv = 0; uv < kk; uv++) {
-                int from = o * ldp + uv * channels, to = gradOff + o * channels * kk + uv;
+                int from = o * ldp + slot[uv] * channels, to = gradOff + o * channels * kk + uv;
                 for (int c = 0; c < channels; c++) grad[to + c * kk] += p[from + c];
             }
         }
@@ -194,12 +217,15 @@ final class WeightGradient {
         }
         for (int kb = 0; kb < len; kb += BLOCK) { // a block's B panels (8 KiB) and A panels stay in L1
             int kLen = Math.min(BLOCK, len - kb);
-            for (int uv = 0; uv < kk; uv++) {
-                for (int cb = 0; cb < channels; cb += nr) {
-                    int col = shift[uv] * ldx + cb, cAt = uv * channels + cb;
-                    for (int mt = 0; mt < outTiles; mt++) {
-                        kernels.tile(a, (mt * len + kb) * mr, kLen, b, rows[kb / BLOCK], col, sum, mt * mr * ldp + cAt, ldp,
-                                Math.min(mr, out - mt * mr), kb > 0, null, 0, t);
+            for (int u = 0; u < kernel; u++) {
+                for (int v = 0; v < kernel; v += tapsPerBlock) { // with paired taps, one block holds taps v, v+1, ...
+                    int uv = u * kernel + v;
+                    for (int cb = 0; cb < channels; cb += nr) {
+                        int col = shift[uv] * ldx + cb, cAt = slot[uv] * channels + cb;
+                        for (int mt = 0; mt < outTiles; mt++) {
+                            kernels.tile(a, (mt * len + kb) * mr, kLen, b, rows[kb / BLOCK], col, sum, mt * mr * ldp + cAt, ldp,
+                                    Math.min(mr, out - mt * mr), kb > 0, null, 0, t);
+                        }
                     }
                 }
             }

@@ -55,6 +55,7 @@ class DeviceTwinTest {
                     test("pooling", backend, t, this::pooling),
                     test("head", backend, t, this::head),
                     test("step operations", backend, t, this::stepOperations),
+                    test("large strided convolution", backend, t, this::largeStridedConvolution),
                     dynamicTest("every operation was compared", () ->
                             assertEquals(EXPECTED_OPERATIONS, t.operations.size(), backend.name() + ": " + t.operations)));
             return dynamicContainer(backend.name(), tests);
@@ -171,31 +172,43 @@ class DeviceTwinTest {
                 {16, 8, 3, 1, 1, 2, 7, 9}, {16, 13, 3, 2, 1, 2, 9, 7}, {32, 10, 1, 2, 0, 3, 5, 8}, {16, 20, 3, 2, 1, 3, 8, 8},
                 {16, 7, 3, 2, 1, 1, 7, 7}, {16, 6, 3, 1, 1, 3, 12, 12}, {128, 6, 1, 1, 0, 2, 10, 10}, {32, 7, 3, 2, 1, 4, 14, 14},
                 {32, 9, 1, 1, 0, 3, 6, 6}, {8, 90, 3, 1, 1, 2, 2, 2}, {90, 8, 3, 1, 1, 2, 2, 2}, {128, 150, 1, 1, 0, 2, 4, 4}}; // the last three: cpu's compact path (forward; data gradient; both)
-        for (int[] s : cases) {
-            String tag = " " + Arrays.toString(s);
-            int in = s[0], out = s[1], k = s[2], stride = s[3], pad = s[4], n = s[5], h = s[6], w = s[7];
-            Conv2d ref = new Conv2d(in, out, k, stride, pad);
-            System.arraycopy(rounded(t.random(out, in, k, k)).data, 0, ref.weight.value.data, 0, ref.weight.value.numel());
-            Params params = new Params(d, ref.weight.value.numel());
-            Device.ConvShape shape = new Device.ConvShape(in, out, k, stride, pad, n, h, w);
-            Device.Conv2d conv = d.conv2d(shape, params.add(d, ref.weight));
-            Tensor x = rounded(t.random(n, in, h, w));
-            Tensor y = ref.forward(x);
-            Activation xa = activation(d, x), ya = d.activation(n, out, shape.outH(), shape.outW());
-            conv.forward(xa, ya);
-            t.check("conv forward", tag, y.data, d.readActivation(ya));
-            Tensor dy = rounded(t.random(y.shape));
-            Tensor dx = ref.backward(dy);
-            Activation dya = activation(d, dy), dxa = d.activation(n, in, h, w);
-            conv.backwardWeight(dya, xa);
-            t.check("conv backward weight", tag, ref.weight.grad.data, read(d, params.grad, 0, ref.weight.grad.numel()));
-            conv.backwardInput(dya, dxa, false);
-            t.check("conv backward input", tag, dx.data, d.readActivation(dxa));
-            conv.backwardInput(dya, dxa, true); // accumulate: 2 dx
-            double[] twice = dx.data.clone();
-            for (int i = 0; i < twice.length; i++) twice[i] *= 2;
-            t.check("conv backward input accumulate", tag, twice, d.readActivation(dxa));
-        }
+        for (int[] s : cases) convolution(d, t, s);
+    }
+
+    /**
+     * 16 channels, stride 2, enough positions for several of cpu's weight-gradient chunks and blocks
+     * (its paired taps on AVX-512). Run after the other operations, so that their random draws stay
+     * as they were.
+     */
+    void largeStridedConvolution(Device d, Twins t) {
+        convolution(d, t, new int[] {16, 12, 3, 2, 1, 3, 28, 28});
+    }
+
+    /** One convolution case: in, out, kernel, stride, padding, n, h, w. */
+    void convolution(Device d, Twins t, int[] s) {
+        String tag = " " + Arrays.toString(s);
+        int in = s[0], out = s[1], k = s[2], stride = s[3], pad = s[4], n = s[5], h = s[6], w = s[7];
+        Conv2d ref = new Conv2d(in, out, k, stride, pad);
+        System.arraycopy(rounded(t.random(out, in, k, k)).data, 0, ref.weight.value.data, 0, ref.weight.value.numel());
+        Params params = new Params(d, ref.weight.value.numel());
+        Device.ConvShape shape = new Device.ConvShape(in, out, k, stride, pad, n, h, w);
+        Device.Conv2d conv = d.conv2d(shape, params.add(d, ref.weight));
+        Tensor x = rounded(t.random(n, in, h, w));
+        Tensor y = ref.forward(x);
+        Activation xa = activation(d, x), ya = d.activation(n, out, shape.outH(), shape.outW());
+        conv.forward(xa, ya);
+        t.check("conv forward", tag, y.data, d.readActivation(ya));
+        Tensor dy = rounded(t.random(y.shape));
+        Tensor dx = ref.backward(dy);
+        Activation dya = activation(d, dy), dxa = d.activation(n, in, h, w);
+        conv.backwardWeight(dya, xa);
+        t.check("conv backward weight", tag, ref.weight.grad.data, read(d, params.grad, 0, ref.weight.grad.numel()));
+        conv.backwardInput(dya, dxa, false);
+        t.check("conv backward input", tag, dx.data, d.readActivation(dxa));
+        conv.backwardInput(dya, dxa, true); // accumulate: 2 dx
+        double[] twice = dx.data.clone();
+        for (int i = 0; i < twice.length; i++) twice[i] *= 2;
+        t.check("conv backward input accumulate", tag, twice, d.readActivation(dxa));
     }
 
     // ---- BatchNorm, ReLU, residual -------------------------------------------------------------
