@@ -109,14 +109,13 @@ final class CpuBatchNorm2d implements Device.BatchNorm2d {
         int per = plane.n() / groups, len = per * plane.imageStride();
         int q0 = g * len, off = c * plane.rowLength() + plane.lead() + q0;
         long count = (long) per * plane.h() * plane.w();
-        // one pass: sums of (x - s) and (x - s)^2 with s near the mean (from a sample), so the
-        // variance below does not cancel; the range's padding zeros each add -s and s^2: taken out
+        // one pass: sums of (x - s) and (x - s)^2 over the images' positions, with s near the mean
+        // (from a sample), so the variance below does not cancel
         double s = sampleMean(x, off, q0, len);
         double[] sum = sums[worker];
-        kernels.shiftedSums(x, off, len, (float) s, sum);
+        kernels.shiftedSums(x, off, len, (float) s, plane.mask(), q0, sum);
         float sF = (float) s;
-        long pad = len - count;
-        double d1 = sum[0] + (double) pad * sF, d2 = sum[1] - (double) pad * sF * sF;
+        double d1 = sum[0], d2 = sum[1];
         double mu = sF + d1 / count;
         double sq = Math.max(d2 - d1 * (d1 / count), 0.0); // sum over the images of (x - mu)^2
         double var = sq / count;

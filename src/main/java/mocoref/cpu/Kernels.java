@@ -46,11 +46,13 @@ interface Kernels {
     double sum(float[] x, int off, int len);
 
     /**
-     * {sum (x - shift), sum (x - shift)^2} over x[off .. off+len), in doubles, into {@code sums}:
-     * BatchNorm's statistics in one pass. With {@code shift} near the mean, the variance
-     * sum (x - shift)^2 - (sum (x - shift))^2 / n keeps the two-pass formula's accuracy.
+     * {sum d, sum d^2} with d = (x - shift) * mask[maskOff + i] over x[off .. off+len), in doubles,
+     * into {@code sums}: BatchNorm's statistics in one pass. With {@code shift} near the mean, the
+     * variance sum d^2 - (sum d)^2 / n keeps the two-pass formula's accuracy; the mask (1 at image
+     * positions, 0 on the layout's padding) keeps the padding out of the sums exactly, where its
+     * (0 - shift)^2 added and subtracted again would cost the float partial sums their precision.
      */
-    void shiftedSums(float[] x, int off, int len, float shift, double[] sums);
+    void shiftedSums(float[] x, int off, int len, float shift, float[] mask, int maskOff, double[] sums);
 
     /**
      * y = mask * f(x*scale + shift [+ res]), f = ReLU or identity: BatchNorm's affine normalization,

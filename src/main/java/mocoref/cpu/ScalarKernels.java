@@ -60,10 +60,10 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
-    public void shiftedSums(float[] x, int off, int len, float shift, double[] sums) {
+    public void shiftedSums(float[] x, int off, int len, float shift, float[] mask, int maskOff, double[] sums) {
         double s1 = 0, s2 = 0;
         for (int i = 0; i < len; i++) {
-            float d = x[off + i] - shift;
+            float d = (x[off + i] - shift) * mask[maskOff + i];
             s1 += d;
             s2 += d * d;
         }

@@ -383,8 +383,9 @@ final class VectorKernels implements Kernels {
     }
 
     @Override
-    public void shiftedSums(float[] x, int off, int len, float shift, double[] sums) {
+    public void shiftedSums(float[] x, int off, int len, float shift, float[] mask, int maskOff, double[] sums) {
         checkFromIndexSize(off, len, x.length);
+        checkFromIndexSize(maskOff, len, mask.length);
         double s1 = 0, s2 = 0;
         FloatVector m = FloatVector.broadcast(S, shift);
         int i = 0;
@@ -392,7 +393,7 @@ final class VectorKernels implements Kernels {
             int end = Math.min(len - L, i + FLUSH);
             FloatVector acc1 = FloatVector.zero(S), acc2 = FloatVector.zero(S);
             for (; i <= end; i += L) {
-                FloatVector d = FloatVector.fromArray(S, x, off + i).sub(m);
+                FloatVector d = FloatVector.fromArray(S, x, off + i).sub(m).mul(FloatVector.fromArray(S, mask, maskOff + i));
                 acc1 = acc1.add(d);
                 acc2 = d.fma(d, acc2);
             }
@@ -400,7 +401,7 @@ final class VectorKernels implements Kernels {
             s2 += laneSum(acc2);
         }
         for (; i < len; i++) {
-            float d = x[off + i] - shift;
+            float d = (x[off + i] - shift) * mask[maskOff + i];
             s1 += d;
             s2 += d * d;
         }

@@ -203,8 +203,10 @@ class CpuKernelTest {
             twin("kernel dot4x4 [" + len + "]", slice(os, 0, 16), ov);
             twin("kernel sum [" + len + "]", new double[] {scalar.sum(x, 3, len)}, new float[] {(float) vector.sum(x, 3, len)});
             double[] shiftedScalar = new double[2], shiftedVector = new double[2];
-            scalar.shiftedSums(x, 3, len, 0.3f, shiftedScalar);
-            vector.shiftedSums(x, 3, len, 0.3f, shiftedVector);
+            float[] zeroOne = new float[len + 20];
+            for (int i = 0; i < zeroOne.length; i++) zeroOne[i] = i % 5 == 0 ? 0f : 1f; // as a layout's mask
+            scalar.shiftedSums(x, 3, len, 0.3f, zeroOne, 2, shiftedScalar);
+            vector.shiftedSums(x, 3, len, 0.3f, zeroOne, 2, shiftedVector);
             twin("kernel shiftedSums [" + len + "]", shiftedScalar, new float[] {(float) shiftedVector[0], (float) shiftedVector[1]});
             float[] yv = new float[len + 20], ys = new float[len + 20];
             vector.scaleShift(x, 2, y, 4, 1.5f, -0.2f, true, m, 1, yv, 3, len);

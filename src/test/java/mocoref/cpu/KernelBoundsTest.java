@@ -56,7 +56,7 @@ class KernelBoundsTest {
         float[] out = new float[16], scratch = new float[8 * v.nr()];
         for (int i = 0; i < WARM; i++) { // in bounds
             v.sum(x, 0, n);
-            v.shiftedSums(x, 0, n, 0f, sums);
+            v.shiftedSums(x, 0, n, 0f, m, 0, sums);
             v.max(x, 0, n);
             v.scaleShift(x, 0, i % 2 == 0 ? null : x, 0, 1f, 0f, i % 3 == 0, m, 0, y, 0, n);
             v.reluGradSums(x, i % 2 == 0 ? null : y, x, 0, n, 0f, y, sums);
@@ -65,7 +65,8 @@ class KernelBoundsTest {
             v.dot4x4(x, 0, 0, 0, 0, y, 0, 0, 0, 0, n, out, 0, scratch);
         }
         assertThrows(IndexOutOfBoundsException.class, () -> v.sum(x, 1, n));
-        assertThrows(IndexOutOfBoundsException.class, () -> v.shiftedSums(x, 1, n, 0f, sums));
+        assertThrows(IndexOutOfBoundsException.class, () -> v.shiftedSums(x, 1, n, 0f, m, 0, sums));
+        assertThrows(IndexOutOfBoundsException.class, () -> v.shiftedSums(x, 0, n, 0f, shortArray, 0, sums));
         assertThrows(IndexOutOfBoundsException.class, () -> v.max(x, 1, n));
         assertThrows(IndexOutOfBoundsException.class, () -> v.scaleShift(x, 0, null, 0, 1f, 0f, true, m, 0, shortArray, 0, n));
         assertThrows(IndexOutOfBoundsException.class, () -> v.scaleShift(x, 0, shortArray, 0, 1f, 0f, true, m, 0, y, 0, n));

@@ -35,7 +35,7 @@ public final class KernelWarmupCheck {
         double[] sums = new double[2], grads = new double[2];
         float[] e = new float[n];
         double expSum = k.expShifted(x, 0, n, k.max(x, 0, n), e, 0);
-        k.shiftedSums(x, 0, n, 0.5f, sums);
+        k.shiftedSums(x, 0, n, 0.5f, y, 0, sums);
         k.reluGradSums(y, x, x, 0, n, 0.25f, dz, grads);
         k.dot4x4(x, 0, 100, 200, 300, y, 7, 107, 207, 307, 700, out, 0, new float[8 * k.nr()]);
         float[] all = Arrays.copyOf(e, n + 16 + 5);
