@@ -128,7 +128,11 @@ final class CpuConv2d implements Device.Conv2d {
      * 10-25% faster on both.
      */
     private static final double COMPACT_MARGIN = 1.4;
-    /** The number of image positions n*h*w, and the border positions below n*imageStride (zeroed by a pass that sets its output). */
+    /**
+     * The number of image positions n*h*w (compact path), and the border positions below
+     * n*imageStride of the plane a pass sets without writing them (the compact passes' output, the
+     * residues' dx), which it zeroes.
+     */
     private final int compactCount;
     private final int[] gaps;
     /** Per worker, a tile's gathered B [kLen][nr] and its results [mr][nr]; the panel's row offsets k*nr. */

@@ -95,7 +95,7 @@ final class WeightGradient {
 
     static boolean supports(Kernels kernels, int channels, int kernel) {
         int nr = kernels.nr();
-        return channels % nr == 0 || (nr % channels == 0 && nr / channels <= kernel && kernel > 1);
+        return channels % nr == 0 || (nr % channels == 0 && nr / channels <= kernel);
     }
 
     /**
