@@ -121,6 +121,13 @@ CASES = [
          T=0.2, mlp=True, image=(1, 16, 16)),
     # 14. MoCo without shuffle BN (the cheating setting): keys keep their order across devices
     case("no_shuffle_bn_g2_b16", 14, shuffle_bn=False, devices=2, batch=16, K=32, steps=3, image=(1, 12, 12)),
+    # 15. small images whose last stages are 1x1: 16 px through the imagenet stem (8, then 4 after the
+    #     max-pool) leaves layer3 and layer4 at 1x1, so layer4's stride-2 convolutions map 1x1 to 1x1
+    case("basic_imagenet_16px_g2", 15, stem="imagenet", image=(1, 16, 16), mlp=True, devices=2, batch=16, K=32,
+         steps=2, m=0.99),
+    # 16. the same with bottleneck blocks (a stride-2 3x3 between 1x1s of equal planes) through the cifar stem at 4 px
+    case("bottleneck_cifar_4px_g2", 16, block="bottleneck", image=(1, 4, 4), width=3, dim=16, devices=2, batch=16,
+         K=32, steps=2, m=0.99),
 ]
 
 

@@ -185,7 +185,8 @@ final class CpuConv2d implements Device.Conv2d {
         this.nr = kernels.nr();
         this.taps = in * kernel * kernel;
         this.direct = stride == 1 && ((kernel == 3 && padding == 1) || (kernel == 1 && padding == 0));
-        if (direct != (src == dst)) throw new IllegalArgumentException("a direct convolution reads and writes one layout");
+        // A strided or non-3x3 convolution may map one geometry to itself too (stride 2 on 1x1 images).
+        if (direct && src != dst) throw new IllegalArgumentException("a direct convolution reads and writes one layout");
         int outTiles = tiles(out), inTiles = tiles(in);
         device.reservePackedWeights((long) outTiles * taps * mr);
         tapOffset = new int[taps];

@@ -52,6 +52,17 @@ class EncoderTwinTest {
                         new int[] {2, 2, 1, 1}, 16, 3, ResNetConfig.Stem.IMAGENET, 8, true), 16, new int[] {3, 24, 24}, 2)),
                 dynamicTest("train: bottleneck blocks, cifar stem", () -> train(b, new ResNetConfig(ResNetConfig.Block.BOTTLENECK,
                         new int[] {1, 2, 1, 1}, 16, 1, ResNetConfig.Stem.CIFAR, 8, false), 16, new int[] {1, 12, 12}, 2)),
+                // small images whose last stages are 1x1: a stride-2 convolution maps 1x1 to 1x1 (one geometry in and out)
+                dynamicTest("train: stride 2 on 1x1 maps, imagenet stem at 16 px", () -> train(b, new ResNetConfig(ResNetConfig.Block.BASIC,
+                        new int[] {1, 1, 1, 1}, 4, 1, ResNetConfig.Stem.IMAGENET, 8, true), 16, new int[] {1, 16, 16}, 2)),
+                dynamicTest("train: stride 2 on 1x1 maps, bottleneck, imagenet stem at 16 px", () -> train(b, new ResNetConfig(
+                        ResNetConfig.Block.BOTTLENECK, new int[] {1, 1, 1, 1}, 4, 1, ResNetConfig.Stem.IMAGENET, 8, false), 16,
+                        new int[] {1, 16, 16}, 2)),
+                dynamicTest("train: stride 2 on 1x1 maps, cifar stem at 3 px", () -> train(b, new ResNetConfig(ResNetConfig.Block.BASIC,
+                        new int[] {1, 1, 1, 1}, 4, 1, ResNetConfig.Stem.CIFAR, 8, true), 16, new int[] {1, 3, 3}, 2)),
+                dynamicTest("train: 1x1 from the stem on (max-pool of a 1x1 map), imagenet stem at 2 px", () -> train(b,
+                        new ResNetConfig(ResNetConfig.Block.BASIC, new int[] {1, 1, 1, 1}, 4, 1, ResNetConfig.Stem.IMAGENET, 8, true),
+                        16, new int[] {1, 2, 2}, 2)),
                 dynamicTest("eval: cifar stem, mlp head, growing and partial batches", () -> {
                     ResNetConfig c = new ResNetConfig(ResNetConfig.Block.BASIC, new int[] {1, 1, 1, 1}, 4, 1, ResNetConfig.Stem.CIFAR, 8, true);
                     eval(b, c, "encoder_q.", new int[] {3, 5, 2}, 1, 9, 11); // grows 3 -> 5, then pads 2 into the 5-image model
