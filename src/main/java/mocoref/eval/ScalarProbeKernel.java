@@ -1,0 +1,31 @@
+package mocoref.eval;
+
+/** {@link ProbeKernel} in plain loops: the definition the vector kernel is tested against. */
+final class ScalarProbeKernel implements ProbeKernel {
+    @Override
+    public void logits(double[] w, int w0, int features, double[] xt, int r, double bias, double[] out, int outOff, int outStride) {
+        for (int j = 0; j < r; j++) {
+            double s0 = 0, s1 = 0;
+            int t = 0;
+            for (; t + 1 < features; t += 2) {
+                s0 += w[w0 + t] * xt[t * r + j];
+                s1 += w[w0 + t + 1] * xt[(t + 1) * r + j];
+            }
+            if (t < features) s0 += w[w0 + t] * xt[t * r + j];
+            out[outOff + j * outStride] = s0 + s1 + bias;
+        }
+    }
+
+    @Override
+    public void toDoubles(float[] x, int off, double[] out, int outOff, int n) {
+        for (int t = 0; t < n; t++) out[outOff + t] = x[off + t];
+    }
+
+    @Override
+    public void axpyRows(double[] g, int gOff, int gStride, int rows, double[] x, int xStride, double[] dw, int d0, int width) {
+        for (int q = 0; q < rows; q++) {
+            double gq = g[gOff + q * gStride];
+            for (int t = 0; t < width; t++) dw[d0 + t] += gq * x[q * xStride + t];
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package mocoref.eval;
+
+import static java.util.Objects.checkFromIndexSize;
+
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * {@link ProbeKernel} on the Vector API's preferred double species (8 lanes on AVX-512, 4 on AVX2):
+ * the logits with a block's rows in the lanes, the gradient with features in the lanes. Multiplies
+ * and adds stay separate ({@code mul} then {@code add}), so every lane rounds as the scalar loop.
+ */
+final class VectorProbeKernel implements ProbeKernel {
+    private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    /** Floats of the same lane count, half the bits: a load of them converts into one double vector. */
+    private static final VectorSpecies<Float> F = VectorSpecies.of(float.class, VectorShape.forBitSize(S.vectorBitSize() / 2));
+
+    @Override
+    public void logits(double[] w, int w0, int features, double[] xt, int r, double bias, double[] out, int outOff, int outStride) {
+        checkFromIndexSize(w0, features, w.length);
+        checkFromIndexSize(0, features * r, xt.length);
+        if (r > 0) checkFromIndexSize(outOff, (r - 1) * outStride + 1, out.length);
+        int j = 0;
+        for (; j + L <= r; j += L) {
+            DoubleVector s0 = DoubleVector.zero(S), s1 = DoubleVector.zero(S);
+            int t = 0;
+            for (; t + 1 < features; t += 2) {
+                s0 = s0.add(DoubleVector.fromArray(S, xt, t * r + j).mul(w[w0 + t]));
+                s1 = s1.add(DoubleVector.fromArray(S, xt, (t + 1) * r + j).mul(w[w0 + t + 1]));
+            }
+            if (t < features) s0 = s0.add(DoubleVector.fromArray(S, xt, t * r + j).mul(w[w0 + t]));
+            DoubleVector sum = s0.add(s1).add(bias);
+            for (int lane = 0; lane < L; lane++) out[outOff + (j + lane) * outStride] = sum.lane(lane);
+        }
+        for (; j < r; j++) { // the block's last rows, fewer than a vector
+            double s0 = 0, s1 = 0;
+            int t = 0;
+            for (; t + 1 < features; t += 2) {
+                s0 += w[w0 + t] * xt[t * r + j];
+                s1 += w[w0 + t + 1] * xt[(t + 1) * r + j];
+            }
+            if (t < features) s0 += w[w0 + t] * xt[t * r + j];
+            out[outOff + j * outStride] = s0 + s1 + bias;
+        }
+    }
+
+    @Override
+    public void toDoubles(float[] x, int off, double[] out, int outOff, int n) {
+        checkFromIndexSize(off, n, x.length);
+        checkFromIndexSize(outOff, n, out.length);
+        int t = 0;
+        for (; t + L <= n; t += L) {
+            ((DoubleVector) FloatVector.fromArray(F, x, off + t).convertShape(VectorOperators.F2D, S, 0)).intoArray(out, outOff + t);
+        }
+        for (; t < n; t++) out[outOff + t] = x[off + t];
+    }
+
+    @Override
+    public void axpyRows(double[] g, int gOff, int gStride, int rows, double[] x, int xStride, double[] dw, int d0, int width) {
+        if (rows < 1) return;
+        checkFromIndexSize(gOff, (rows - 1) * gStride + 1, g.length);
+        checkFromIndexSize(0, (rows - 1) * xStride + width, x.length);
+        checkFromIndexSize(d0, width, dw.length);
+        int t = 0;
+        for (; t + L <= width; t += L) { // dw stays in a register while the rows are added in order
+            DoubleVector v = DoubleVector.fromArray(S, dw, d0 + t);
+            for (int q = 0; q < rows; q++) v = v.add(DoubleVector.fromArray(S, x, q * xStride + t).mul(g[gOff + q * gStride]));
+            v.intoArray(dw, d0 + t);
+        }
+        for (; t < width; t++) {
+            double v = dw[d0 + t];
+            for (int q = 0; q < rows; q++) v += g[gOff + q * gStride] * x[q * xStride + t];
+            dw[d0 + t] = v;
+        }
+    }
+}
