@@ -156,28 +156,11 @@ public final class LinearClassifier {
         return new StepStats(loss / b, correct, b);
     }
 
-    /** Logits of row {@code row} of {@code x}: {@code weight . x + bias}. */
-    void logits(float[] x, int row, double[] out) {
-        int off = row * inFeatures;
-        for (int k = 0; k < classes; k++) {
-            int w0 = k * inFeatures;
-            double s0 = 0;
-            double s1 = 0;
-            int t = 0;
-            // two partial sums: the loop is bound by the add latency otherwise
-            for (; t + 1 < inFeatures; t += 2) {
-                s0 += weight[w0 + t] * x[off + t];
-                s1 += weight[w0 + t + 1] * x[off + t + 1];
-            }
-            if (t < inFeatures) s0 += weight[w0 + t] * x[off + t];
-            out[k] = s0 + s1 + bias[k];
-        }
-    }
-
     /**
      * Logits of the rows {@code rows[from..to)} of {@code x} (rows {@code from..to} themselves when
-     * {@code rows} is null) into {@code blockLogits[worker]} [row - from][class]: the same sums, in the
-     * same order, as {@link #logits(float[], int, double[])}, computed for the block's rows side by side.
+     * {@code rows} is null) into {@code blockLogits[worker]} [row - from][class]: per row and class,
+     * {@code weight . x + bias} as the even features' and the odd features' partial sums in feature
+     * order, then their sum, then the bias (the plain loop's order), for the block's rows side by side.
      */
     private void logits(float[] x, int[] rows, int from, int to, int worker) {
         int r = to - from;

@@ -4,7 +4,13 @@ package mocoref.eval;
 final class ScalarProbeKernel implements ProbeKernel {
     @Override
     public void logits(double[] w, int w0, int features, double[] xt, int r, double bias, double[] out, int outOff, int outStride) {
-        for (int j = 0; j < r; j++) {
+        logitsFrom(0, w, w0, features, xt, r, bias, out, outOff, outStride);
+    }
+
+    /** {@link #logits} for the block's rows from {@code j0} on: also the vector kernel's rows after its last whole vector. */
+    static void logitsFrom(int j0, double[] w, int w0, int features, double[] xt, int r, double bias, double[] out, int outOff,
+                           int outStride) {
+        for (int j = j0; j < r; j++) {
             double s0 = 0, s1 = 0;
             int t = 0;
             for (; t + 1 < features; t += 2) {

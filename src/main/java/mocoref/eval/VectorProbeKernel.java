@@ -36,16 +36,7 @@ final class VectorProbeKernel implements ProbeKernel {
             DoubleVector sum = s0.add(s1).add(bias);
             for (int lane = 0; lane < L; lane++) out[outOff + (j + lane) * outStride] = sum.lane(lane);
         }
-        for (; j < r; j++) { // the block's last rows, fewer than a vector
-            double s0 = 0, s1 = 0;
-            int t = 0;
-            for (; t + 1 < features; t += 2) {
-                s0 += w[w0 + t] * xt[t * r + j];
-                s1 += w[w0 + t + 1] * xt[(t + 1) * r + j];
-            }
-            if (t < features) s0 += w[w0 + t] * xt[t * r + j];
-            out[outOff + j * outStride] = s0 + s1 + bias;
-        }
+        ScalarProbeKernel.logitsFrom(j, w, w0, features, xt, r, bias, out, outOff, outStride); // the last rows, fewer than a vector
     }
 
     @Override
