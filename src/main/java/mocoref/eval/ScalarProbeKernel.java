@@ -29,9 +29,15 @@ final class ScalarProbeKernel implements ProbeKernel {
 
     @Override
     public void axpyRows(double[] g, int gOff, int gStride, int rows, double[] x, int xStride, double[] dw, int d0, int width) {
+        axpyRowsFrom(0, g, gOff, gStride, rows, x, xStride, dw, d0, width);
+    }
+
+    /** {@link #axpyRows} for the features from {@code t0} on: also the vector kernel's features after its last whole vector. */
+    static void axpyRowsFrom(int t0, double[] g, int gOff, int gStride, int rows, double[] x, int xStride, double[] dw, int d0,
+                             int width) {
         for (int q = 0; q < rows; q++) {
             double gq = g[gOff + q * gStride];
-            for (int t = 0; t < width; t++) dw[d0 + t] += gq * x[q * xStride + t];
+            for (int t = t0; t < width; t++) dw[d0 + t] += gq * x[q * xStride + t];
         }
     }
 }

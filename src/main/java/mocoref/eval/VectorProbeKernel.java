@@ -62,10 +62,6 @@ final class VectorProbeKernel implements ProbeKernel {
             for (int q = 0; q < rows; q++) v = v.add(DoubleVector.fromArray(S, x, q * xStride + t).mul(g[gOff + q * gStride]));
             v.intoArray(dw, d0 + t);
         }
-        for (; t < width; t++) {
-            double v = dw[d0 + t];
-            for (int q = 0; q < rows; q++) v += g[gOff + q * gStride] * x[q * xStride + t];
-            dw[d0 + t] = v;
-        }
+        ScalarProbeKernel.axpyRowsFrom(t, g, gOff, gStride, rows, x, xStride, dw, d0, width); // the last features, fewer than a vector
     }
 }
