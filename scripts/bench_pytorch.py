@@ -90,7 +90,7 @@ def tune_malloc():
         sys.exit("bench_pytorch: mallopt refused the malloc settings (--malloc default runs without them)")
 
 
-ARCHS = {"resnet18": ("basic", [2, 2, 2, 2]), "resnet34": ("basic", [3, 4, 6, 3]),
+ARCHS = {"resnet10": ("basic", [1, 1, 1, 1]), "resnet18": ("basic", [2, 2, 2, 2]), "resnet34": ("basic", [3, 4, 6, 3]),
          "resnet50": ("bottleneck", [3, 4, 6, 3])}
 
 

@@ -19,7 +19,7 @@ final class EvalModelOptions implements CheckedOptions {
                     + "a torchvision state dict, or an exported backbone")
     Path checkpoint;
 
-    @Option(names = "--arch", description = "override: resnet18, resnet34 or resnet50 (block and blocks per stage)")
+    @Option(names = "--arch", description = "override: resnet10, resnet18, resnet34 or resnet50 (block and blocks per stage)")
     String arch;
 
     @Option(names = "--width", description = "override: channels of stage 1")

@@ -169,7 +169,7 @@ public final class GoldenCommand implements Callable<Integer> {
         CommandSpec spec;
 
         @Option(names = "--out", required = true, description = "directory to create the case in") Path out;
-        @Option(names = "--arch", description = "resnet18, resnet34 or resnet50 (overrides --block/--layers)") String arch;
+        @Option(names = "--arch", description = "resnet10, resnet18, resnet34 or resnet50 (overrides --block/--layers)") String arch;
         @Option(names = "--block", defaultValue = "basic", description = "basic or bottleneck (default: ${DEFAULT-VALUE})") String block;
         @Option(names = "--layers", defaultValue = "1,1,1,1", split = ",", description = "blocks per stage (default: ${DEFAULT-VALUE})") int[] layers;
         @Option(names = "--width", defaultValue = "4", description = "channels of stage 1 (default: ${DEFAULT-VALUE})") int width;

@@ -6,7 +6,7 @@ import picocli.CommandLine.ParseResult;
 
 /** The encoder's shape, shared by {@code train}, {@code bench} and the other commands that build one. */
 final class ModelOptions implements CheckedOptions {
-    @Option(names = "--arch", defaultValue = "resnet18", description = "resnet18, resnet34 or resnet50 (default: ${DEFAULT-VALUE})")
+    @Option(names = "--arch", defaultValue = "resnet18", description = "resnet10, resnet18, resnet34 or resnet50 (default: ${DEFAULT-VALUE})")
     String arch;
 
     @Option(names = "--width", defaultValue = "16", description = "channels of stage 1; torchvision's is 64 (default: ${DEFAULT-VALUE})")

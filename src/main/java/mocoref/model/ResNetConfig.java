@@ -69,13 +69,14 @@ public record ResNetConfig(Block block, int[] layers, int width, int inChannels,
         return 8 * width * block.expansion;
     }
 
-    /** ResNet-18/34/50 by name, with the given width (64 is torchvision's; 128 and 256 are the paper's R50 2x and 4x). */
+    /** ResNet-10/18/34/50 by name (ResNet-10: ResNet-18 with one basic block a stage instead of two), with the given width (64 is torchvision's; 128 and 256 are the paper's R50 2x and 4x). */
     public static ResNetConfig preset(String arch, int width, int inChannels, Stem stem, int dim, boolean mlp) {
         return switch (arch.toLowerCase()) {
+            case "resnet10" -> new ResNetConfig(Block.BASIC, new int[] {1, 1, 1, 1}, width, inChannels, stem, dim, mlp);
             case "resnet18" -> new ResNetConfig(Block.BASIC, new int[] {2, 2, 2, 2}, width, inChannels, stem, dim, mlp);
             case "resnet34" -> new ResNetConfig(Block.BASIC, new int[] {3, 4, 6, 3}, width, inChannels, stem, dim, mlp);
             case "resnet50" -> new ResNetConfig(Block.BOTTLENECK, new int[] {3, 4, 6, 3}, width, inChannels, stem, dim, mlp);
-            default -> throw new MocoRefException("unknown arch '" + arch + "' (expected resnet18, resnet34 or resnet50)");
+            default -> throw new MocoRefException("unknown arch '" + arch + "' (expected resnet10, resnet18, resnet34 or resnet50)");
         };
     }
 

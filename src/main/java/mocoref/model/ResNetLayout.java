@@ -188,10 +188,11 @@ public record ResNetLayout(ResNetConfig config, Conv conv1, Norm bn1, boolean ma
         return name.startsWith("conv1.") || name.startsWith("bn1.") || name.matches("layer[1-9]\\..*") || name.startsWith("fc.");
     }
 
-    /** The torchvision constructor name of this block/layers combination, or null when torchvision has none. */
+    /** The --arch name of this block/layers combination (torchvision's constructor name, and resnet10), or null when it has none. */
     public String archName() {
         String layers = Arrays.toString(config.layers());
         if (config.block() == ResNetConfig.Block.BASIC) {
+            if (layers.equals("[1, 1, 1, 1]")) return "resnet10"; // not torchvision's: ResNet(BasicBlock, [1, 1, 1, 1])
             if (layers.equals("[2, 2, 2, 2]")) return "resnet18";
             if (layers.equals("[3, 4, 6, 3]")) return "resnet34";
         } else {

@@ -154,7 +154,7 @@ class OptionRulesTest {
         r.add(row(2, "--knn-t must be a positive number, got 0", "train", "--data", "DATA", "--knn-t", "0"));
         r.add(row(2, "--knn-t must be a positive number, got NaN", "train", "--data", "DATA", "--knn-t", "NaN"));
         // ---- train: the model (ModelOptions, shared with bench) ----
-        r.add(row(2, "--arch: unknown arch 'resnet19' (expected resnet18, resnet34 or resnet50)", "train", "--data", "DATA", "--arch", "resnet19"));
+        r.add(row(2, "--arch: unknown arch 'resnet19' (expected resnet10, resnet18, resnet34 or resnet50)", "train", "--data", "DATA", "--arch", "resnet19"));
         r.add(row(2, "--width must be at least 1, got 0", "train", "--data", "DATA", "--width", "0"));
         r.add(row(2, "--stem: unknown stem 'vgg'", "train", "--data", "DATA", "--stem", "vgg"));
         r.add(row(2, "--in-channels must be 1 or 3, got 2", "train", "--data", "DATA", "--in-channels", "2"));

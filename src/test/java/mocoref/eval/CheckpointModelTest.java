@@ -35,6 +35,7 @@ class CheckpointModelTest {
     static final ResNetConfig R18_W4_MLP = new ResNetConfig(Block.BASIC, new int[] {2, 2, 2, 2}, 4, 1, Stem.CIFAR, 16, true);
     static final ResNetConfig BOTTLENECK_FC = new ResNetConfig(Block.BOTTLENECK, new int[] {1, 2, 1, 1}, 2, 3, Stem.IMAGENET, 8, false);
     static final ResNetConfig R34_W2 = new ResNetConfig(Block.BASIC, new int[] {3, 4, 6, 3}, 2, 3, Stem.CIFAR, 8, false);
+    static final ResNetConfig R10_W4_MLP = ResNetConfig.preset("resnet10", 4, 1, Stem.CIFAR, 16, true);
 
     /** A randomly initialized encoder's state dict under {@code prefix}. */
     static Map<String, StoredTensor> state(ResNetConfig c, String prefix, long seed) {
@@ -67,7 +68,7 @@ class CheckpointModelTest {
 
     @Test
     void infersTheArchitectureUnderEveryKnownPrefix() {
-        for (ResNetConfig c : List.of(R18_W4_MLP, BOTTLENECK_FC, R34_W2)) {
+        for (ResNetConfig c : List.of(R18_W4_MLP, BOTTLENECK_FC, R34_W2, R10_W4_MLP)) {
             for (String prefix : CheckpointModel.PREFIXES) {
                 Map<String, StoredTensor> tensors = state(c, prefix, 1);
                 if (!prefix.isEmpty()) tensors.putAll(state(c, prefix.replace("encoder_q", "encoder_k"), 2)); // as MoCo files hold both
@@ -79,6 +80,10 @@ class CheckpointModelTest {
             }
         }
         assertEquals("resnet34", ResNetLayout.of(R34_W2).archName());
+        // --arch resnet10 is ResNet-18 with one basic block a stage, and a checkpoint of it says so
+        assertArrayEquals(new int[] {1, 1, 1, 1}, R10_W4_MLP.layers());
+        assertEquals(Block.BASIC, R10_W4_MLP.block());
+        assertEquals("resnet10", ResNetLayout.of(R10_W4_MLP).archName());
     }
 
     @Test
