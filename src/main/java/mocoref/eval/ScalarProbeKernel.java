@@ -24,6 +24,11 @@ final class ScalarProbeKernel implements ProbeKernel {
 
     @Override
     public void toDoubles(float[] x, int off, double[] out, int outOff, int n) {
+        widen(x, off, out, outOff, n);
+    }
+
+    /** {@code out[outOff + t] = x[off + t]} for t < n (both kernels: see VectorProbeKernel's class comment). */
+    static void widen(float[] x, int off, double[] out, int outOff, int n) {
         for (int t = 0; t < n; t++) out[outOff + t] = x[off + t];
     }
 

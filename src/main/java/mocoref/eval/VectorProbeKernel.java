@@ -3,21 +3,23 @@ package mocoref.eval;
 import static java.util.Objects.checkFromIndexSize;
 
 import jdk.incubator.vector.DoubleVector;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@link ProbeKernel} on the Vector API's preferred double species (8 lanes on AVX-512, 4 on AVX2):
  * the logits with a block's rows in the lanes, the gradient with features in the lanes. Multiplies
  * and adds stay separate ({@code mul} then {@code add}), so every lane rounds as the scalar loop.
+ *
+ * <p>No FloatVector here. Loading the floats through a species of half the double vector's bits
+ * (256-bit floats beside the cpu kernels' 512) gave the JVM a second FloatVector class: C2 then
+ * compiled the shared FloatVector methods for two classes, and the cpu kernels compiled after the
+ * raw-pixel baseline had run boxed their vectors on the heap at every loop trip (1 GB/s of garbage,
+ * training 16% slower: docs/performance.md, "One vector shape"; {@code cpu.VectorBoxingTest}). One
+ * FloatVector shape per process, the cpu kernels' own.
  */
 final class VectorProbeKernel implements ProbeKernel {
     private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
     private static final int L = S.length();
-    /** Floats of the same lane count, half the bits: a load of them converts into one double vector. */
-    private static final VectorSpecies<Float> F = VectorSpecies.of(float.class, VectorShape.forBitSize(S.vectorBitSize() / 2));
 
     @Override
     public void logits(double[] w, int w0, int features, double[] xt, int r, double bias, double[] out, int outOff, int outStride) {
@@ -43,11 +45,7 @@ final class VectorProbeKernel implements ProbeKernel {
     public void toDoubles(float[] x, int off, double[] out, int outOff, int n) {
         checkFromIndexSize(off, n, x.length);
         checkFromIndexSize(outOff, n, out.length);
-        int t = 0;
-        for (; t + L <= n; t += L) {
-            ((DoubleVector) FloatVector.fromArray(F, x, off + t).convertShape(VectorOperators.F2D, S, 0)).intoArray(out, outOff + t);
-        }
-        for (; t < n; t++) out[outOff + t] = x[off + t];
+        ScalarProbeKernel.widen(x, off, out, outOff, n); // scalar: see the class comment
     }
 
     @Override
