@@ -46,7 +46,7 @@ public final class TrainCommand implements Callable<Integer>, CheckedOptions {
     OpenClOptions openCl;
 
     @Option(names = "--preset", description = "a recipe from docs/learning.md whose values stand in for the defaults of the "
-            + "options not given: quick (the default of a new run: ResNet-10, 7 epochs, batch 64, gentler crops), 1h (quick's recipe at width 32 for 13 "
+            + "options not given: quick (the default of a new run: ResNet-10, 8 epochs, batch 64, gentler crops), 1h (quick's recipe at width 32 for 13 "
             + "epochs: under an hour on 2 cores, linear probe 89.32%%), none (every option at the "
             + "default shown here: the CIFAR demo's recipe); the run prints the values it takes")
     String preset;
