@@ -1,11 +1,8 @@
 package mocoref.cpu;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -16,12 +13,7 @@ import org.junit.jupiter.api.Test;
 class KernelJitDeterminismTest {
     @Test
     void coldAndWarmKernelsAgreeBitForBit() throws IOException, InterruptedException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(java, "--add-modules", "jdk.incubator.vector", "-cp",
-                System.getProperty("java.class.path"), KernelWarmupCheck.class.getName())
-                .redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(0, p.waitFor(), out);
+        String out = FreshJvm.run(KernelWarmupCheck.class);
         String line = out.lines().filter(l -> l.contains(" results ")).findFirst().orElse("");
         assertTrue(line.endsWith(" differ 0") && line.startsWith("vector"), "expected the vector kernels, no result differing: " + out);
         assertTrue(List.of(line.split(" ")).contains("1052"), line);
