@@ -28,7 +28,7 @@ import mocoref.registry.Backends;
  * flop (0 where counting them says nothing: memory-bound passes). A first line gives the FMA peak
  * of the preferred species on the same threads, measured in the same process. Not a test.
  *
- * <pre>java --add-modules jdk.incubator.vector -cp target/classes:target/test-classes mocoref.float32.LayerTiming [backend] [width] [threads] [reps] [batch]</pre>
+ * <pre>java --add-modules jdk.incubator.vector -cp target/classes:target/test-classes mocoref.float32.LayerTiming [backend] [width] [threads] [reps] [batch] [arch]</pre>
  */
 public final class LayerTiming {
     private LayerTiming() {}
@@ -52,7 +52,8 @@ public final class LayerTiming {
         int threads = args.length > 2 ? Integer.parseInt(args[2]) : 2;
         int reps = args.length > 3 ? Integer.parseInt(args[3]) : 10;
         int batch = args.length > 4 ? Integer.parseInt(args[4]) : 256;
-        MocoConfig config = StepTiming.defaultConfig(width, batch);
+        String arch = args.length > 5 ? args[5] : "resnet18";
+        MocoConfig config = StepTiming.defaultConfig(arch, width, batch);
         Float32Backend b = (Float32Backend) Backends.byName(backend, threads);
         Float32MoCo model = (Float32MoCo) b.create(config, mocoref.model.FreshState.of(config, 1), "random init");
         Device d = model.device();

@@ -20,7 +20,7 @@ import mocoref.tensor.Permutations;
  * distinct convolution shape of the encoder alone (forward, input gradient, weight gradient) with
  * its GFLOP/s (LayerTiming's rows).
  *
- * <pre>java --add-modules jdk.incubator.vector -cp target/classes:target/test-classes mocoref.float32.StepTiming [backend] [width] [threads] [steps] [batch]</pre>
+ * <pre>java --add-modules jdk.incubator.vector -cp target/classes:target/test-classes mocoref.float32.StepTiming [backend] [width] [threads] [steps] [batch] [arch]</pre>
  */
 public final class StepTiming {
     private StepTiming() {}
@@ -31,12 +31,13 @@ public final class StepTiming {
         int threads = args.length > 2 ? Integer.parseInt(args[2]) : 2;
         int steps = args.length > 3 ? Integer.parseInt(args[3]) : 10;
         int batch = args.length > 4 ? Integer.parseInt(args[4]) : 256;
-        MocoConfig config = defaultConfig(width, batch);
+        String arch = args.length > 5 ? args[5] : "resnet18";
+        MocoConfig config = defaultConfig(arch, width, batch);
         Float32Backend b = (Float32Backend) Backends.byName(backend, threads);
         Float32MoCo model = (Float32MoCo) b.create(config, FreshState.of(config, 1), "random init");
         Random rng = new Random(2);
         StepInput in = randomInput(config, rng);
-        System.out.printf("width %d, batch %d, %s%n", width, batch, b.describe());
+        System.out.printf("%s width %d, batch %d, %s%n", arch, width, batch, b.describe());
         double[] ms = new double[steps];
         for (int s = -2; s < steps; s++) { // two warm-up steps
             long t0 = System.nanoTime();
@@ -85,7 +86,12 @@ public final class StepTiming {
     }
 
     static MocoConfig defaultConfig(int width, int batch) {
-        ResNetConfig net = ResNetConfig.preset("resnet18", width, 1, ResNetConfig.Stem.CIFAR, 128, true);
+        return defaultConfig("resnet18", width, batch);
+    }
+
+    /** The same with another torchvision-style arch (resnet10 is train's default). */
+    static MocoConfig defaultConfig(String arch, int width, int batch) {
+        ResNetConfig net = ResNetConfig.preset(arch, width, 1, ResNetConfig.Stem.CIFAR, 128, true);
         return new MocoConfig(net, 4096, 0.99, 0.2, 2, MocoConfig.MomentumSchedule.CONSTANT, 0, 0, false,
                 0.03, 0.9, 1e-4, batch, new int[] {1, 28, 28});
     }
