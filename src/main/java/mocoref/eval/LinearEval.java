@@ -152,14 +152,11 @@ public final class LinearEval {
                                      double[] lrs, double[] wds, int selectEpochs, Consumer<String> log, Runnable epochDone) {
         int[][] split = holdOut(train.labels(), train.n(), classes, HOLD_OUT, s.seed());
         FeatureExtractor.Features fit = rows(train, split[0]), held = rows(train, split[1]);
-        double[] top1 = new double[lrs.length * wds.length];
+        double[] top1 = heldOutGrid(fit, held, classes, s, lrs, wds, selectEpochs, epochDone);
         int best = 0;
         for (int i = 0; i < lrs.length; i++) {
             for (int j = 0; j < wds.length; j++) {
-                Settings t = new Settings(selectEpochs, lrs[i], defaultMilestones(selectEpochs), s.batchSize(), s.momentum(), wds[j],
-                        s.seed(), s.threads());
                 int k = i * wds.length + j;
-                top1[k] = cached(fit, held, classes, t, e -> epochDone.run()).last().top1();
                 if (top1[k] > top1[best]) best = k;
                 log.accept(String.format(java.util.Locale.ROOT, "held-out: lr %s wd %s -> top-1 %.2f%% (best so far: lr %s wd %s, %.2f%%)",
                         lrs[i], wds[j], 100 * top1[k], lrs[best / wds.length], wds[best % wds.length], 100 * top1[best]));
@@ -168,6 +165,37 @@ public final class LinearEval {
         double lr = lrs[best / wds.length], wd = wds[best % wds.length];
         Settings chosen = new Settings(s.epochs(), lr, s.milestones(), s.batchSize(), s.momentum(), wd, s.seed(), s.threads());
         return new Selection(lr, wd, lrs.clone(), wds.clone(), top1, cached(train, test, classes, chosen, e -> epochDone.run()));
+    }
+
+    /**
+     * Every (lr, wd) of the grid trained on {@code fit} for {@code epochs} epochs (the schedule's
+     * milestones scaled) and its top-1 on {@code held} after the last epoch, in grid order (lr major):
+     * what {@link #cached} with each pair's settings gives, to the bit (each try is its own classifier
+     * in one {@link LinearClassifier} of the whole grid, with the same initial draw, batches and sums),
+     * but each batch's rows are read once for all the tries. {@code epochDone} runs once per try and epoch.
+     */
+    static double[] heldOutGrid(FeatureExtractor.Features fit, FeatureExtractor.Features held, int classes, Settings s, double[] lrs,
+                                double[] wds, int epochs, Runnable epochDone) {
+        if (fit.n() < 1) throw new IllegalArgumentException("no training images");
+        if (held.featureDim() != fit.featureDim()) throw new IllegalArgumentException("train features are " + fit.featureDim() + "-d, held-out " + held.featureDim());
+        int tries = lrs.length * wds.length;
+        double[] decays = new double[tries];
+        for (int k = 0; k < tries; k++) decays[k] = wds[k % wds.length];
+        LinearClassifier fc = new LinearClassifier(fit.featureDim(), classes, s.momentum(), decays, s.seed(), s.threads());
+        int[] milestones = defaultMilestones(epochs);
+        double[] lr = new double[tries];
+        for (int epoch = 0; epoch < epochs; epoch++) {
+            for (int k = 0; k < tries; k++) lr[k] = learningRate(lrs[k / wds.length], milestones, epoch);
+            int[] order = order(fit.n(), s.seed(), epoch);
+            for (int start = 0; start < fit.n(); start += s.batchSize()) {
+                fc.step(fit.features(), Arrays.copyOfRange(order, start, Math.min(fit.n(), start + s.batchSize())), fit.labels(), lr);
+            }
+            for (int k = 0; k < tries; k++) epochDone.run();
+        }
+        Accuracy[] acc = fc.evaluateAll(held.features(), held.labels(), held.n());
+        double[] top1 = new double[tries];
+        for (int k = 0; k < tries; k++) top1[k] = acc[k].top1();
+        return top1;
     }
 
     /**

@@ -15,6 +15,17 @@ interface ProbeKernel {
     void logits(double[] w, int w0, int features, double[] xt, int r, double bias, double[] out, int outOff, int outStride);
 
     /**
+     * {@link #logits} of {@code count} classes whose weights start {@code wStride} apart from
+     * {@code w0}, class c with bias {@code bias[b0 + c]} into column {@code outOff + c}: each logit's
+     * sums exactly as {@link #logits} makes them, so a kernel may compute several classes from one
+     * load of {@code xt}.
+     */
+    default void logitsClasses(double[] w, int w0, int wStride, int count, int features, double[] xt, int r, double[] bias, int b0,
+                               double[] out, int outOff, int outStride) {
+        for (int c = 0; c < count; c++) logits(w, w0 + c * wStride, features, xt, r, bias[b0 + c], out, outOff + c, outStride);
+    }
+
+    /**
      * {@code dw[d0 + t] += g[gOff + q*gStride] * x[q*xStride + t]} for rows q < rows in q order, for
      * t < width: each element's sum in row order, as one row after another would add it.
      */

@@ -1,5 +1,6 @@
 package mocoref.eval;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -56,6 +57,62 @@ class LinearSelectionTest {
         assertEquals(best, Arrays.stream(sel.heldOutTop1()).max().orElse(-1), 1e-15);
         assertTrue(best > 0.9, "the chosen pair learned: " + best);
         assertTrue(sel.result().last().top1() > 0.9, "retrained on all rows and tested: " + sel.result().last().top1());
+    }
+
+    @Test
+    void theGridTrainedAtOnceIsEveryTryAloneToTheBit() {
+        // 3 classes, 40 features, 500 rows: several row blocks, feature tasks and a ragged last batch
+        SplittableRandom rng = new SplittableRandom(11);
+        int n = 500, d = 40, classes = 3;
+        float[] x = new float[n * d];
+        int[] labels = new int[n];
+        for (int i = 0; i < n; i++) {
+            labels[i] = rng.nextInt(classes);
+            for (int j = 0; j < d; j++) x[i * d + j] = (float) (rng.nextGaussian() + (j % classes == labels[i] ? 0.7 : 0));
+        }
+        FeatureExtractor.Features fit = new FeatureExtractor.Features(x, null, labels, n, d, 0);
+        FeatureExtractor.Features held = blobsOf(rng, 120, d, classes);
+        double[] lrs = {0.01, 0.3, 3}, wds = {0, 1e-3};
+        for (int threads : new int[] {1, 2}) {
+            LinearEval.Settings s = new LinearEval.Settings(5, 30, LinearEval.defaultMilestones(5), 64, 0.9, 0, 3, threads);
+            int[] epochsDone = {0};
+            double[] grid = LinearEval.heldOutGrid(fit, held, classes, s, lrs, wds, 5, () -> epochsDone[0]++);
+            assertEquals(lrs.length * wds.length * 5, epochsDone[0], "progress: one unit per try and epoch");
+            for (int i = 0; i < lrs.length; i++) {
+                for (int j = 0; j < wds.length; j++) {
+                    LinearEval.Settings alone = new LinearEval.Settings(5, lrs[i], LinearEval.defaultMilestones(5), 64, 0.9, wds[j], 3, threads);
+                    double top1 = LinearEval.cached(fit, held, classes, alone, e -> { }).last().top1();
+                    assertEquals(top1, grid[i * wds.length + j], 0.0, "lr " + lrs[i] + " wd " + wds[j] + ", " + threads + " threads");
+                }
+            }
+        }
+        // and the weights themselves: two classifiers in one against each alone, step by step
+        LinearClassifier both = new LinearClassifier(d, classes, 0.9, new double[] {0, 1e-2}, 5, 2);
+        LinearClassifier first = new LinearClassifier(d, classes, 0.9, 0, 5, 2), second = new LinearClassifier(d, classes, 0.9, 1e-2, 5, 2);
+        for (int start = 0; start < n; start += 96) {
+            int[] rows = java.util.stream.IntStream.range(start, Math.min(n, start + 96)).toArray();
+            LinearClassifier.StepStats[] st = both.step(x, rows, labels, new double[] {0.5, 2});
+            assertEquals(first.step(x, rows, labels, 0.5), st[0]);
+            assertEquals(second.step(x, rows, labels, 2), st[1]);
+        }
+        int block = classes * d;
+        assertArrayEquals(first.weight, Arrays.copyOfRange(both.weight, 0, block));
+        assertArrayEquals(second.weight, Arrays.copyOfRange(both.weight, block, 2 * block));
+        assertArrayEquals(first.bias, Arrays.copyOfRange(both.bias, 0, classes));
+        assertArrayEquals(second.bias, Arrays.copyOfRange(both.bias, classes, 2 * classes));
+        Accuracy[] acc = both.evaluateAll(x, labels, n);
+        assertEquals(first.evaluate(x, labels, n), acc[0]);
+        assertEquals(second.evaluate(x, labels, n), acc[1]);
+    }
+
+    private static FeatureExtractor.Features blobsOf(SplittableRandom rng, int n, int d, int classes) {
+        float[] x = new float[n * d];
+        int[] labels = new int[n];
+        for (int i = 0; i < n; i++) {
+            labels[i] = i % classes;
+            for (int j = 0; j < d; j++) x[i * d + j] = (float) (rng.nextGaussian() + (j % classes == labels[i] ? 0.7 : 0));
+        }
+        return new FeatureExtractor.Features(x, null, labels, n, d, 0);
     }
 
     @Test
