@@ -46,12 +46,13 @@ public final class TrainCommand implements Callable<Integer>, CheckedOptions {
     OpenClOptions openCl;
 
     @Option(names = "--preset", description = "a recipe from docs/learning.md whose values stand in for the defaults of the "
-            + "options not given: quick (the default of a new run: ResNet-10, 8 epochs, batch 64, gentler crops), 1h (quick's recipe at width 32 for 13 "
-            + "epochs: under an hour on 2 cores, linear probe 89.32%%), none (every option at the "
+            + "options not given: quick (the default of a new run: ResNet-10, 8 epochs, batch 64, gentler crops, "
+            + "stronger brightness and contrast jitter), 1h (ResNet-10 at width 32 for 13 epochs, batch 64, gentler crops: under an hour on 2 "
+            + "cores, linear probe 89.32%%), none (every option at the "
             + "default shown here: the CIFAR demo's recipe); the run prints the values it takes")
     String preset;
 
-    @Option(names = "--epochs", defaultValue = "3", description = "epochs (default: ${DEFAULT-VALUE}; the quick preset, a new run's default, takes 7: about 10 minutes on 2 cores, baselines and kNN included)")
+    @Option(names = "--epochs", defaultValue = "3", description = "epochs (default: ${DEFAULT-VALUE}; the quick preset, a new run's default, takes 8: about 9 minutes on 2 cores, baselines and kNN included)")
     int epochs;
 
     @Option(names = "--cos", negatable = true, defaultValue = "true", fallbackValue = "true",
