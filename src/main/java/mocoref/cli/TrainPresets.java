@@ -39,7 +39,9 @@ final class TrainPresets {
         // quick's recipe (ResNet-10, batch 64, gentler crops) twice as wide, for as many epochs as fit in
         // an hour on the 2-core machine of docs/learning.md with room for a slower VM, baselines and
         // read-outs included: 13 epochs, 48.7 minutes, linear 89.32% (ResNet-18 at width 32 for 9
-        // epochs: 53 minutes, 88.54%); the monitor between epochs on 1000 images costs seconds.
+        // epochs: 53 minutes, 88.54%); the monitor between epochs on 1000 images costs seconds. It keeps
+        // the milder jitter that quick had then: with quick's stronger one it gave kNN 85.52% but linear
+        // 89.16% in 41.0 minutes (docs/learning.md, stage 7).
         PRESETS.put("1h", recipe("--arch", "resnet10", "--batch-size", 64, "--aug", "fashion:crop=0.4", "--width", 32, "--epochs", 13,
                 "--monitor", 1000));
         PRESETS.put("none", Map.of());

@@ -64,14 +64,9 @@ class LinearSelectionTest {
         // 3 classes, 40 features, 500 rows: several row blocks, feature tasks and a ragged last batch
         SplittableRandom rng = new SplittableRandom(11);
         int n = 500, d = 40, classes = 3;
-        float[] x = new float[n * d];
-        int[] labels = new int[n];
-        for (int i = 0; i < n; i++) {
-            labels[i] = rng.nextInt(classes);
-            for (int j = 0; j < d; j++) x[i * d + j] = (float) (rng.nextGaussian() + (j % classes == labels[i] ? 0.7 : 0));
-        }
-        FeatureExtractor.Features fit = new FeatureExtractor.Features(x, null, labels, n, d, 0);
-        FeatureExtractor.Features held = blobsOf(rng, 120, d, classes);
+        FeatureExtractor.Features fit = blobsOf(rng, n, d, classes), held = blobsOf(rng, 120, d, classes);
+        float[] x = fit.features();
+        int[] labels = fit.labels();
         double[] lrs = {0.01, 0.3, 3}, wds = {0, 1e-3};
         for (int threads : new int[] {1, 2}) {
             LinearEval.Settings s = new LinearEval.Settings(5, 30, LinearEval.defaultMilestones(5), 64, 0.9, 0, 3, threads);
@@ -105,6 +100,7 @@ class LinearSelectionTest {
         assertEquals(second.evaluate(x, labels, n), acc[1]);
     }
 
+    /** n rows of d features, label i % classes, feature j raised by 0.7 where j % classes is the label. */
     private static FeatureExtractor.Features blobsOf(SplittableRandom rng, int n, int d, int classes) {
         float[] x = new float[n * d];
         int[] labels = new int[n];
