@@ -14,7 +14,7 @@
 # ATEN_CPU_CAPABILITY=avx2 and ONEDNN_MAX_CPU_ISA=AVX2 (oneDNN's AVX2 kernels), so that neither side
 # uses AVX-512 where the machine has it. PyTorch runs with glibc's malloc tuned to keep freed memory
 # (bench_pytorch.py --malloc tuned: PyTorch at its fastest here); --torch-malloc default runs it as it comes.
-# Installs python3-torch when missing and root.
+# Installs python3-torch and python3-torchvision (the step's ResNet comes from torchvision) when missing and root.
 set -euo pipefail
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 widths="16 32 64"; rounds=3; threads=2; steps=20; warmup=3; baseline=""; java_opts=""; isa=native; torch_malloc=tuned
@@ -40,11 +40,11 @@ case "$isa" in
   *) echo "bench-vs-pytorch: --isa: unknown '$isa' (expected native, avx2)" >&2; exit 2 ;;
 esac
 
-if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
+if ! /usr/bin/python3 -c "import torch, torchvision" 2>/dev/null; then
   if [[ "$(id -u)" -eq 0 ]]; then
-    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y python3-torch
+    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y python3-torch python3-torchvision
   else
-    echo "bench-vs-pytorch: needs Debian's python3-torch (sudo apt-get install -y python3-torch)" >&2; exit 1
+    echo "bench-vs-pytorch: needs Debian's python3-torch and python3-torchvision (sudo apt-get install -y python3-torch python3-torchvision)" >&2; exit 1
   fi
 fi
 "$root/moco-ref" --version >/dev/null  # builds the jar first, outside the timings

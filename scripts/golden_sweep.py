@@ -15,7 +15,7 @@ script exits 1. A failure is a lead, not a verdict: a case can amplify rounding 
 float32 verdict above 1) that the float64 reference and PyTorch's float64, summing in different
 orders, differ by more than 1e-9 on a gradient that is nearly zero (seen once: BatchNorm biases'
 momentum buffers at 1.2e-9, bottleneck blocks on 3x3 images with 4 per device; docs/reliability.md).
-Needs PyTorch (Debian's python3-torch); runs moco-ref through its launcher, which builds the jar
+Needs PyTorch (Debian's python3-torch and python3-torchvision); runs moco-ref through its launcher, which builds the jar
 when it is missing or stale.
 """
 import argparse

@@ -28,7 +28,7 @@ case "$isa" in
   avx2) java_isa=(-XX:UseAVX=2); torch_env=(ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2) ;;
   *) echo "layers-vs-pytorch: --isa: unknown '$isa' (expected native, avx2)" >&2; exit 2 ;;
 esac
-/usr/bin/python3 -c "import torch" 2>/dev/null || { echo "layers-vs-pytorch: needs Debian's python3-torch" >&2; exit 1; }
+/usr/bin/python3 -c "import torch, torchvision" 2>/dev/null || { echo "layers-vs-pytorch: needs Debian's python3-torch and python3-torchvision (the encoder comes from torchvision)" >&2; exit 1; }
 (cd "$root" && mvn -q -B -DskipTests test-compile && mvn -q -B dependency:build-classpath -Dmdep.outputFile=target/classpath.txt) >&2
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 # the launcher's flags for the kernels: without the last one the Vector API checks every load's
