@@ -44,6 +44,16 @@ final class CpuConv2d implements Device.Conv2d {
      * that the deep layers' few positions still spread evenly. Measured on the whole step (Zen 5
      * VM, 2 threads, width 32, batch 64, pairs of runs): 8 everywhere +1 to +4% over 4 everywhere,
      * 16 everywhere 2% slower than 8.
+     *
+     * <p>Direct convolutions of at most 16 input channels (the stem and width 16's first stage) take
+     * up to 128 tiles a task, at least 4 tasks a thread: their tile sums only 9 or 144 products, so a
+     * task of 8 tiles read each of its input rows for 1 KB and moved on, and the start of each new run
+     * of reads was a large share of its time. Timed inside real steps (the stem and the 16 -> 16
+     * convolutions, nanoTime around each call, per run divided by BatchNorm's time in the same run to
+     * take out this VM's drifts; pairs of runs, 8 tiles then long tasks): `bench` width 16 batch 256
+     * 12% less time in 5 of 5 pairs natively and in 4 of 4 with -XX:UseAVX=2; `--arch resnet10 -b 64`
+     * (train's model) 14% less in 4 of 4. The 32-channel convolutions at 14x14 with long tasks: no
+     * change in 4 pairs. Every output's sum is the same, so the bits are.
      */
     private final int tilesPerTask;
 
@@ -226,7 +236,8 @@ final class CpuConv2d implements Device.Conv2d {
         block = WorkerPool.scratch(pool.threads(), 16);
         tileScratch = WorkerPool.scratch(pool.threads(), 8 * nr); // the tile needs mr*nr, dot4x4 8*nr
         int positionTiles = dst.span() / nr;
-        tilesPerTask = positionTiles >= 8 * 16 * pool.threads() ? 8 : 4;
+        int shortTasks = positionTiles >= 8 * 16 * pool.threads() ? 8 : 4;
+        tilesPerTask = direct && in <= 16 ? Math.max(shortTasks, Math.min(128, positionTiles / (4 * pool.threads()))) : shortTasks;
         int taskWidth = tilesPerTask * nr;
         panel = srcPos != null ? WorkerPool.scratch(pool.threads(), taps * taskWidth) : null;
         panelRowOffset = new int[taps];
