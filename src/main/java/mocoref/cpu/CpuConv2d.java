@@ -50,8 +50,8 @@ final class CpuConv2d implements Device.Conv2d {
      * task of 8 tiles read each of its input rows for 1 KB and moved on, and the start of each new run
      * of reads was a large share of its time. Timed inside real steps (the stem and the 16 -> 16
      * convolutions, nanoTime around each call, per run divided by BatchNorm's time in the same run to
-     * take out this VM's drifts; pairs of runs, 8 tiles then long tasks): `bench` width 16 batch 256
-     * 12% less time in 5 of 5 pairs natively and in 4 of 4 with -XX:UseAVX=2; `--arch resnet10 -b 64`
+     * take out this VM's drifts; pairs of runs, 8 tiles then long tasks): {@code bench} width 16 batch 256
+     * 12% less time in 5 of 5 pairs natively and in 4 of 4 with -XX:UseAVX=2; {@code --arch resnet10 -b 64}
      * (train's model) 14% less in 4 of 4. The 32-channel convolutions at 14x14 with long tasks: no
      * change in 4 pairs. Every output's sum is the same, so the bits are.
      */
