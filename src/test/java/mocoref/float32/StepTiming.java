@@ -85,11 +85,7 @@ public final class StepTiming {
         return LayerTiming.median(v);
     }
 
-    static MocoConfig defaultConfig(int width, int batch) {
-        return defaultConfig("resnet18", width, batch);
-    }
-
-    /** The same with another torchvision-style arch (resnet10 is train's default). */
+    /** The benchmark's MoCo config at {@code arch} (resnet18 is bench's default, resnet10 train's). */
     static MocoConfig defaultConfig(String arch, int width, int batch) {
         ResNetConfig net = ResNetConfig.preset(arch, width, 1, ResNetConfig.Stem.CIFAR, 128, true);
         return new MocoConfig(net, 4096, 0.99, 0.2, 2, MocoConfig.MomentumSchedule.CONSTANT, 0, 0, false,
