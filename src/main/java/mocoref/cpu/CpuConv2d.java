@@ -97,6 +97,19 @@ final class CpuConv2d implements Device.Conv2d {
     private final float[][] panel;
     private final int[] panelRowOffset;
     /**
+     * Direct convolutions: per worker, one task's window of every channel row it reads (positions
+     * [start - halo, end + halo) of x for the forward, of dY for the data gradient), copied row by
+     * row before its tiles read them. In place, a tile reads as many rows of memory as channels,
+     * each a plane apart, at once; no hardware prefetcher follows that many streams, and every load
+     * that misses waits on memory. One channel row at a time is one stream, read at memory's speed,
+     * and the tiles then read the window from L1/L2. Same products in the same order: same bits.
+     */
+    private final float[][] window;
+    /** Positions of the window a tap reaches beyond the task's own on each side; a window row's length. */
+    private final int halo, windowRow;
+    /** Where tap t (forward) and dY row (o, u, v) (data gradient) start in the window, relative to the task's first position. */
+    private final int[] windowTapOffset, windowDyOffset;
+    /**
      * Strided data gradient with {@link #srcPos}: the input positions of each residue (h mod stride,
      * w mod stride) that some tap reaches (see {@link #residues}); null for direct convolutions and
      * where a residue's shifts reach past the layout's one-wide border (then the whole-span col2im).
@@ -245,6 +258,18 @@ final class CpuConv2d implements Device.Conv2d {
         double border = 1 - (double) dst.h() * dst.w() / dst.imageStride();
         compactForward = direct && border > 0 && border >= compactMargin * nr / out;
         compactDataGrad = direct && trainable && border > 0 && border >= compactMargin * nr / in;
+        halo = direct ? padding * (src.rowStride() + 1) : 0;
+        windowRow = Plane.oddLines(taskWidth + 2 * halo);
+        int windowChannels = Math.max(compactForward ? 0 : in, trainable && !compactDataGrad ? out : 0);
+        window = direct && windowChannels > 0 ? WorkerPool.scratch(pool.threads(), windowChannels * windowRow) : null;
+        int kk = kernel * kernel;
+        windowTapOffset = new int[direct ? taps : 0];
+        for (int t = 0; t < windowTapOffset.length; t++) windowTapOffset[t] = t / kk * windowRow + halo + shift(t % kk);
+        windowDyOffset = new int[direct ? out * kk : 0];
+        for (int k = 0; k < windowDyOffset.length; k++) {
+            int u = k % kk / kernel, v = k % kernel; // row k = (o, u, v) reads dY at the mirrored shift
+            windowDyOffset[k] = k / kk * windowRow + halo + (padding - u) * dst.rowStride() + (padding - v);
+        }
         if (compactForward || compactDataGrad) {
             int count = images.length, tiles = (count + nr - 1) / nr;
             compactCount = count;
@@ -457,16 +482,23 @@ final class CpuConv2d implements Device.Conv2d {
     private void forwardTiles(int task, int worker) {
         int start = task * tilesPerTask * nr, end = Math.min(dst.span(), (task + 1) * tilesPerTask * nr);
         int outTiles = tiles(outChannels), ld = dst.rowLength();
-        float[] b = direct ? x : panel != null ? panel[worker] : col;
-        int[] rowOffset = panel != null ? panelRowOffset : tapOffset;
+        float[] b = direct ? window[worker] : panel != null ? panel[worker] : col;
+        int[] rowOffset = direct ? windowTapOffset : panel != null ? panelRowOffset : tapOffset;
+        if (direct) copyWindow(x, src, inChannels, start, end, b);
         if (panel != null) gatherPanel(start, end, b);
         for (int q = start; q < end; q += nr) {
-            int bCol = panel != null ? q - start : q;
+            int bCol = direct || panel != null ? q - start : q; // B from a per-task copy
             for (int mt = 0; mt < outTiles; mt++) {
                 kernels.tile(packedW, mt * taps * mr, taps, b, rowOffset, bCol,
                         y, mt * mr * ld + dst.lead() + q, ld, Math.min(mr, outChannels - mt * mr), false, dst.mask(), q, tileScratch[worker]);
             }
         }
+    }
+
+    /** Positions [start - halo, end + halo) of each of the first {@code channels} channel rows of {@code from} into a task's window. */
+    private void copyWindow(float[] from, Plane plane, int channels, int start, int end, float[] w) {
+        int ld = plane.rowLength(), at = plane.lead() + start - halo, len = end - start + 2 * halo;
+        for (int c = 0; c < channels; c++) System.arraycopy(from, c * ld + at, w, c * windowRow, len);
     }
 
     /** The im2col rows of output positions [start, end) into a task's panel (branch-free, as {@link #im2colRow}). */
@@ -677,10 +709,12 @@ final class CpuConv2d implements Device.Conv2d {
     private void dataGradTiles(int task, int worker) {
         if (direct) {
             int kLen = outChannels * kernel * kernel, ld = src.rowLength();
-            int end = Math.min(src.span(), (task + 1) * tilesPerTask * nr);
-            for (int q = task * tilesPerTask * nr; q < end; q += nr) {
+            int start = task * tilesPerTask * nr, end = Math.min(src.span(), start + tilesPerTask * nr);
+            float[] w = window[worker];
+            copyWindow(dy, dst, outChannels, start, end, w);
+            for (int q = start; q < end; q += nr) {
                 for (int ct = 0; ct < tiles(inChannels); ct++) {
-                    kernels.tile(packedWt, ct * kLen * mr, kLen, dy, dyOffset, q, dx, ct * mr * ld + src.lead() + q, ld,
+                    kernels.tile(packedWt, ct * kLen * mr, kLen, w, windowDyOffset, q - start, dx, ct * mr * ld + src.lead() + q, ld,
                             Math.min(mr, inChannels - ct * mr), accumulateDx, src.mask(), q, tileScratch[worker]);
                 }
             }

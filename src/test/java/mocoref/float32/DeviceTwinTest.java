@@ -55,7 +55,7 @@ class DeviceTwinTest {
                     test("pooling", backend, t, this::pooling),
                     test("head", backend, t, this::head),
                     test("step operations", backend, t, this::stepOperations),
-                    test("large strided convolution", backend, t, this::largeStridedConvolution),
+                    test("large convolutions", backend, t, this::largeConvolutions),
                     dynamicTest("every operation was compared", () ->
                             assertEquals(EXPECTED_OPERATIONS, t.operations.size(), backend.name() + ": " + t.operations)));
             return dynamicContainer(backend.name(), tests);
@@ -176,12 +176,16 @@ class DeviceTwinTest {
     }
 
     /**
-     * 16 channels, stride 2, enough positions for several of cpu's weight-gradient chunks and blocks
-     * (its paired taps on AVX-512). Run after the other operations, so that their random draws stay
-     * as they were.
+     * Larger convolutions, run after the other operations so that their random draws stay as they
+     * were. 16 channels, stride 2, enough positions for several of cpu's weight-gradient chunks and
+     * blocks (its paired taps on AVX-512); then two direct ones with many of cpu's tasks, each
+     * reading a window of its input rows with the taps reaching into its neighbours', the last task
+     * shorter than the others (16 channels: long tasks; 24: short ones).
      */
-    void largeStridedConvolution(Device d, Twins t) {
+    void largeConvolutions(Device d, Twins t) {
         convolution(d, t, new int[] {16, 12, 3, 2, 1, 3, 28, 28});
+        convolution(d, t, new int[] {16, 16, 3, 1, 1, 2, 20, 21});
+        convolution(d, t, new int[] {24, 20, 3, 1, 1, 4, 14, 14});
     }
 
     /** One convolution case: in, out, kernel, stride, padding, n, h, w. */
