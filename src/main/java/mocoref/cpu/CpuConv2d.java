@@ -148,9 +148,13 @@ final class CpuConv2d implements Device.Conv2d {
      * Fitted to ConvTiming's single layers on the Zen 5 VM (docs/performance.md, fifth sitting):
      * 64 -> 64 at 7x7 (border 0.23, nr/channels 0.5 on AVX-512, 0.25 on AVX2) was slower compact,
      * 128 -> 128 at 4x4 on AVX-512 (0.36 against 0.25) a little faster, 256 at 7x7 and 512 at 4x4
-     * 10-25% faster on both.
+     * 10-25% faster on both. Since the in-place passes read a window of their rows (twelfth
+     * sitting), 128 -> 128 at 4x4 on AVX-512 (border 1.44 times nr/channels) is faster in place
+     * (batch 256: forward 5.6 ms against 6.7, data gradient 5.7 against 6.6), 256 at 7x7 (1.84) and
+     * 512 at 4x4 (5.8) are level, and on AVX2 128 -> 128 at 4x4 (2.9) is still faster compact: so
+     * the margin went from 1.4 to 1.5.
      */
-    private static final double COMPACT_MARGIN = 1.4;
+    private static final double COMPACT_MARGIN = 1.5;
     /**
      * The number of image positions n*h*w (compact path), and the border positions below
      * n*imageStride of the plane a pass sets without writing them (the compact passes' output, the
