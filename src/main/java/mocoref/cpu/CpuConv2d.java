@@ -16,8 +16,9 @@ import mocoref.device.ParamRef;
  * <ul>
  * <li><b>direct</b> (3x3 pad 1 or 1x1 pad 0, stride 1; nearly every convolution of a ResNet): input
  *     and output share one plane and tap (c, u, v) is a constant shift of channel row c, so the
- *     micro-kernel reads B straight from the activation. The data gradient is the same kind of
- *     product with W transposed and the shifts mirrored, read straight from dY.</li>
+ *     micro-kernel reads B from the activation's rows as they are, without im2col: each task from a
+ *     copy of its stretch of every row ({@link #window}). The data gradient is the same kind of
+ *     product with W transposed and the shifts mirrored, read from dY's rows the same way.</li>
  * <li><b>im2col</b> (strided, or other kernels: the first conv of a stage, the downsample, the
  *     ImageNet stem): the taps are gathered branch-free through {@link #srcPos}, when every tap
  *     stays within the zero border, into a per-task panel just before the task's tiles read it;
