@@ -57,6 +57,42 @@ class CompactConvolutionTest {
         }
     }
 
+    /**
+     * The strided 3x3 forward at the output's image positions only gives the bits of the one over
+     * the whole span, with the output's border zero: ragged channel tiles, odd sizes, several tasks
+     * and a partial last one (5 x 14 x 14 outputs). The backward passes are the same code either way.
+     */
+    @Test
+    void stridedForwardAtImagePositionsGivesTheSpanBits() {
+        WorkerPool pool = WorkerPool.shared(2);
+        CpuDevice device = new CpuDevice(Kernels.INSTANCE, pool);
+        Random rng = new Random(12);
+        // in, out, n, h, w (3x3, stride 2, padding 1)
+        int[][] cases = {{20, 13, 3, 9, 7}, {16, 40, 2, 8, 8}, {9, 17, 3, 5, 5}, {16, 24, 5, 28, 28}, {3, 5, 1, 2, 3}};
+        for (int[] s : cases) {
+            String tag = Arrays.toString(s);
+            Device.ConvShape shape = new Device.ConvShape(s[0], s[1], 3, 2, 1, s[2], s[3], s[4]);
+            int wn = s[0] * s[1] * 9;
+            Buffer weights = device.buffer(wn), grad = device.buffer(wn);
+            float[] w = new float[wn];
+            for (int i = 0; i < wn; i++) w[i] = (float) rng.nextGaussian();
+            device.write(w, 0, weights, 0, wn);
+            ParamRef param = new ParamRef(weights, grad, 0, wn);
+            Plane from = device.plane(s[2], s[3], s[4]), to = device.plane(s[2], shape.outH(), shape.outW());
+            CpuConv2d compact = new CpuConv2d(shape, param, from, to, Kernels.INSTANCE, pool, device, 0);
+            CpuConv2d span = new CpuConv2d(shape, param, from, to, Kernels.INSTANCE, pool, device, Double.POSITIVE_INFINITY);
+            Activation x = images(device, rng, s[2], s[0], s[3], s[4]);
+            Activation[] y = {device.activation(s[2], s[1], shape.outH(), shape.outW()), device.activation(s[2], s[1], shape.outH(), shape.outW())};
+            CpuConv2d[] convs = {compact, span};
+            for (int i = 0; i < 2; i++) {
+                fillImagesAndBorder(y[i], 7f);
+                convs[i].forward(x, y[i]);
+            }
+            assertArrayEquals(CpuDevice.data(y[1]), CpuDevice.data(y[0]), 0f, "strided forward " + tag);
+            CpuKernelTest.assertPaddingZero(y[0], "compact strided forward " + tag);
+        }
+    }
+
     /** Every position of the images' strides (the images and their border column and row), as another layer's values would. */
     static void fillImagesAndBorder(Activation a, float v) {
         CpuDevice.CpuActivation c = (CpuDevice.CpuActivation) a;
