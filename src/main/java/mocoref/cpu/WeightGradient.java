@@ -37,8 +37,16 @@ import mocoref.parallel.WorkerPool;
  * <p>Measured (float32.StepTiming, 2 threads, width 16, weight gradient alone): see docs/performance.md.
  */
 final class WeightGradient {
-    /** Target size of one chunk's XT (floats): L2-resident with room for the packed dY. */
-    private static final int XT_FLOATS = 16384;
+    /**
+     * Target size of one chunk's XT (floats; 256 KB): L2-resident with the packed dY, and so many
+     * positions that adding the chunk's sums into the partial, one pass over a copy of dW, is paid
+     * rarely (128 positions a chunk at 512 channels, 512 at 128). It was 64 KB: ConvTiming's weight
+     * gradient alone, batch 256, medians of 5 alternating runs (thirteenth sitting), 128 -> 128 at
+     * 14x14 64.4 -> 49.7 ms, at 7x7 16.4 -> 14.1, 64 -> 128 s2 40.4 -> 34.2, 128 -> 256 s2 36.3 -> 30.7,
+     * with -XX:UseAVX=2 128 -> 128 at 14x14 145 -> 120 and 256 -> 256 at 7x7 146 -> 88; the 32- and
+     * 64-channel layers, 256 -> 256 on AVX-512 and 128 -> 128 at 4x4 within noise.
+     */
+    private static final int XT_FLOATS = 65536;
     /**
      * Positions per micro-kernel call. Each accumulator lane sums this many products in sequence,
      * so it also bounds the float32 rounding (a twin case missed its tolerance at 1024); blocks add into a
