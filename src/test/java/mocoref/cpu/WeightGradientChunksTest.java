@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The weight gradient's bookkeeping where each thread's positions span several chunks of several
  * blocks (the deep layers' case: 512 positions a chunk at 128 channels), direct, strided and 1x1
- * strided. Inputs and output gradients are small integers, so every product and every partial sum
+ * strided, and of several chunks of one block (128 positions at 512 channels). Inputs and output gradients are small integers, so every product and every partial sum
  * is exact in float32 whatever the order: the result must equal the direct sum exactly, and a
  * position, chunk or block counted twice or missed shows as a wrong integer. (Random Gaussians
  * with this many terms would need the tolerance the twin tests' small cases do not.)
@@ -26,7 +26,9 @@ class WeightGradientChunksTest {
         CpuDevice device = new CpuDevice(Kernels.INSTANCE, pool);
         Random rng = new Random(13);
         // in, out, kernel, stride, padding, n, h, w
-        int[][] cases = {{128, 8, 3, 1, 1, 3, 28, 28}, {64, 16, 3, 2, 1, 4, 28, 28}, {128, 16, 1, 2, 0, 8, 14, 14}, {32, 8, 3, 1, 1, 6, 28, 28}};
+        // (the last: 512 channels, chunks of one block, added straight into the partial)
+        int[][] cases = {{128, 8, 3, 1, 1, 3, 28, 28}, {64, 16, 3, 2, 1, 4, 28, 28}, {128, 16, 1, 2, 0, 8, 14, 14}, {32, 8, 3, 1, 1, 6, 28, 28},
+                {512, 4, 3, 1, 1, 20, 4, 4}};
         for (int[] s : cases) {
             String tag = Arrays.toString(s);
             int in = s[0], out = s[1], k = s[2], stride = s[3], pad = s[4], n = s[5], h = s[6], w = s[7];
