@@ -242,8 +242,8 @@ final class WeightGradient {
         // partial: part + the block's sum, the same addition as through the chunk's sums, without
         // writing and reading back a 9.4 MB copy of dW. ConvTiming 512 -> 512 at 4x4, batch 256, 6
         // alternating pairs: dW 77.4 -> 67.0 ms (median; runs 66-89 -> 65-84).
-        boolean direct = len <= BLOCK;
-        float[] c = direct ? part : sum;
+        boolean oneBlock = len <= BLOCK;
+        float[] c = oneBlock ? part : sum;
         for (int kb = 0; kb < len; kb += BLOCK) { // a block's B panels (8 KiB) and A panels stay in L1
             int kLen = Math.min(BLOCK, len - kb);
             for (int u = 0; u < kernel; u++) {
@@ -253,13 +253,13 @@ final class WeightGradient {
                         int col = shift[uv] * ldx + cb, cAt = slot[uv] * channels + cb; // C's column, a multiple of nr
                         for (int mt = 0; mt < outTiles; mt++) {
                             kernels.tile(a, (mt * len + kb) * mr, kLen, b, rows[kb / BLOCK], col, c, at(mt * mr, cAt), nr,
-                                    Math.min(mr, out - mt * mr), direct || kb > 0, null, 0, t);
+                                    Math.min(mr, out - mt * mr), oneBlock || kb > 0, null, 0, t);
                         }
                     }
                 }
             }
         }
-        if (!direct) for (int i = 0, size = out * columns; i < size; i++) part[i] += sum[i];
+        if (!oneBlock) for (int i = 0, size = out * columns; i < size; i++) part[i] += sum[i];
     }
 
     /** A[mt][k][r] = dY[mt*MR + r, positions[q0 + k]], zero past the last output channel. */
