@@ -172,10 +172,10 @@ final class CpuConv2d implements Device.Conv2d {
      * and position. Taken where that store costs no more than the gather it saves a part of (out
      * channels at most the taps: the 3x3 layers, not the 1x1 downsamples, which have twice as many
      * outputs as inputs). {@code compactSource}: the source position each compact position reads at
-     * tap (padding, padding); {@code tapSourceOffset}: tap t's offset from it.
+     * tap (padding, padding), as {@link #srcPos} is for each position of the span.
      */
     private final boolean compactStrided;
-    private final int[] compactSource, tapSourceOffset;
+    private final int[] compactSource;
     /** Per worker, a tile's gathered B [kLen][nr] and its results [mr][nr]; the panel's row offsets k*nr. */
     private final float[][] compactPanel, compactResult;
     private final int[] compactRows;
@@ -300,8 +300,9 @@ final class CpuConv2d implements Device.Conv2d {
             compactCount = count;
             compact = java.util.Arrays.copyOf(images, tiles * nr);
             java.util.Arrays.fill(compact, count, compact.length, images[count - 1]);
-            int kLen = compactForward || compactDataGrad ? Math.max(taps, compactDataGrad ? out * kernel * kernel : 0) : 0;
-            compactPanel = WorkerPool.scratch(pool.threads(), kLen * nr); // the strided forward gathers into its panel
+            // the compact forward's and data gradient's reductions (the strided forward gathers into its panel)
+            int kLen = Math.max(compactForward ? taps : 0, compactDataGrad ? out * kernel * kernel : 0);
+            compactPanel = WorkerPool.scratch(pool.threads(), kLen * nr);
             compactResult = WorkerPool.scratch(pool.threads(), mr * nr);
             compactRows = new int[kLen];
             for (int k = 0; k < kLen; k++) compactRows[k] = k * nr;
@@ -313,11 +314,7 @@ final class CpuConv2d implements Device.Conv2d {
             compactRows = null;
         }
         compactSource = compactStrided ? new int[compact.length] : null;
-        tapSourceOffset = compactStrided ? new int[taps] : null;
-        if (compactStrided) {
-            for (int i = 0; i < compact.length; i++) compactSource[i] = srcPos[compact[i]];
-            for (int t = 0; t < taps; t++) tapSourceOffset[t] = tapSource(t);
-        }
+        for (int i = 0; compactStrided && i < compact.length; i++) compactSource[i] = srcPos[compact[i]];
     }
 
     /**
@@ -458,15 +455,12 @@ final class CpuConv2d implements Device.Conv2d {
 
     /**
      * The strided forward at the compact positions [task * tilesPerTask * nr, ...): their im2col
-     * panel gathered as {@link #gatherPanel} does for a span of positions, then per tile y[o, position] = (W B)[o, j].
+     * panel, then per tile y[o, position] = (W B)[o, j].
      */
     private void compactStridedTiles(int task, int worker) {
-        int start = task * tilesPerTask * nr, end = Math.min(compact.length, start + tilesPerTask * nr), width = tilesPerTask * nr;
+        int start = task * tilesPerTask * nr, end = Math.min(compact.length, start + tilesPerTask * nr);
         float[] p = panel[worker], r = compactResult[worker];
-        for (int t = 0; t < taps; t++) {
-            int from = tapSourceOffset[t], to = t * width - start;
-            for (int i = start; i < end; i++) p[to + i] = x[from + compactSource[i]];
-        }
+        gatherPanel(compactSource, start, end, p);
         for (int q = start; q < end; q += nr) {
             for (int mt = 0; mt < tiles(outChannels); mt++) {
                 int rows = Math.min(mr, outChannels - mt * mr);
@@ -535,7 +529,7 @@ final class CpuConv2d implements Device.Conv2d {
         float[] b = direct ? window[worker] : panel != null ? panel[worker] : col;
         int[] rowOffset = direct ? windowTapOffset : panel != null ? panelRowOffset : tapOffset;
         if (direct) copyWindow(x, src, inChannels, start, end, b);
-        if (panel != null) gatherPanel(start, end, b);
+        if (panel != null) gatherPanel(srcPos, start, end, b);
         for (int q = start; q < end; q += nr) {
             int bCol = direct || panel != null ? q - start : q; // B from a per-task copy
             for (int mt = 0; mt < outTiles; mt++) {
@@ -551,12 +545,16 @@ final class CpuConv2d implements Device.Conv2d {
         for (int c = 0; c < channels; c++) System.arraycopy(from, c * ld + at, w, c * windowRow, len);
     }
 
-    /** The im2col rows of output positions [start, end) into a task's panel (branch-free, as {@link #im2colRow}). */
-    private void gatherPanel(int start, int end, float[] p) {
+    /**
+     * The im2col rows of positions [start, end) of {@code sources} (the source position each reads at tap
+     * (padding, padding): {@link #srcPos} for the span, {@link #compactSource} for the image positions) into a task's
+     * panel (branch-free, as {@link #im2colRow}).
+     */
+    private void gatherPanel(int[] sources, int start, int end, float[] p) {
         int width = tilesPerTask * nr;
         for (int t = 0; t < taps; t++) {
             int from = tapSource(t), to = t * width - start;
-            for (int q = start; q < end; q++) p[to + q] = x[from + srcPos[q]];
+            for (int q = start; q < end; q++) p[to + q] = x[from + sources[q]];
         }
     }
 

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  * The weight gradient's bookkeeping where each thread's positions span several chunks of several
  * blocks (the deep layers' case: 512 positions a chunk at 128 channels), direct, strided and 1x1
  * strided, and of several chunks of one block (128 positions at 512 channels). Inputs and output gradients are small integers, so every product and every partial sum
- * is exact in float32 whatever the order: the result must equal the direct sum exactly, and a
+ * is exact in float32 whatever the order: the result must equal the reference layer's exactly, and a
  * position, chunk or block counted twice or missed shows as a wrong integer. (Random Gaussians
  * with this many terms would need the tolerance the twin tests' small cases do not.)
  */
