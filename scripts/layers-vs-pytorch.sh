@@ -31,9 +31,9 @@ esac
 /usr/bin/python3 -c "import torch, torchvision" 2>/dev/null || { echo "layers-vs-pytorch: needs Debian's python3-torch and python3-torchvision (the encoder comes from torchvision)" >&2; exit 1; }
 (cd "$root" && mvn -q -B -DskipTests test-compile && mvn -q -B dependency:build-classpath -Dmdep.outputFile=target/classpath.txt) >&2
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
-# the launcher's flags for the kernels: without the last one the Vector API checks every load's
+# the launcher's flags for the kernels (the object alignment: see moco-ref): without the last one the Vector API checks every load's
 # bounds itself, on top of the kernels' own checks (docs/performance.md, sixth sitting)
-java -XX:+UseSerialGC -Xss8m "${java_isa[@]}" --add-modules jdk.incubator.vector -Djdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK=0 \
+java -XX:+UseSerialGC -XX:ObjectAlignmentInBytes=64 -Xss8m "${java_isa[@]}" --add-modules jdk.incubator.vector -Djdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK=0 \
   -cp "$root/target/classes:$root/target/test-classes:$(cat "$root/target/classpath.txt")" \
   mocoref.float32.LayerTiming cpu "$width" "$threads" "$reps" 2>/dev/null > "$tmp/rows"
 env "${torch_env[@]}" /usr/bin/python3 "$root/scripts/layers_pytorch.py" "$tmp/rows" --threads "$threads" --reps "$reps" \

@@ -59,14 +59,22 @@ public final class LayerTiming {
         Device d = model.device();
         System.out.printf("# %s, width %d, batch %d, peak %.1f GFLOP/s (%d-bit FMA chains on %d threads)%n", b.describe(), width,
                 batch, FmaPeak.gflops(threads, 1 << 22), FloatVector.SPECIES_PREFERRED.vectorBitSize(), threads);
-        List<Row> rows = new ArrayList<>();
         ResNetLayout layout = ResNetLayout.of(config.model());
+        // One untimed round of everything first: the first rows (the stem) were timed while C2 was
+        // still compiling the micro-kernels they share with every other convolution, 5-10 times
+        // their time in a step (docs/performance.md, fourteenth sitting).
+        everyOperation(d, layout, config, batch, 1);
+        for (Row r : everyOperation(d, layout, config, batch, reps)) System.out.println(r.tsv());
+    }
+
+    private static List<Row> everyOperation(Device d, ResNetLayout layout, MocoConfig config, int batch, int reps) {
+        List<Row> rows = new ArrayList<>();
         rows.addAll(convolutions(d, layout, batch, config.image(), reps));
         rows.addAll(batchNorms(d, layout, batch, config.image(), config.devices(), reps));
         rows.addAll(head(d, layout, batch, reps));
         rows.addAll(logits(d, batch, config.model().dim(), config.K(), reps));
         rows.addAll(optimizer(d, layout, reps));
-        for (Row r : rows) System.out.println(r.tsv());
+        return rows;
     }
 
     /** Every convolution of the layout with its input geometry, in the model's order. */
