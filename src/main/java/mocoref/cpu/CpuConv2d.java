@@ -69,7 +69,9 @@ final class CpuConv2d implements Device.Conv2d {
     private final WorkerPool pool;
     private final CpuDevice device;
     private final int taps; // in*k*k: the reduction length of the forward product
-    private final int mr, nr; // the micro-kernel's tile
+    private final int mr, nr; // the micro-kernel's tile: at most mr rows (see outRows), nr columns
+    /** The row tiles of the forward (output channels), of the direct and residue data gradients (input channels) and of the fallback's (taps). */
+    private final RowTiles outRows, inRows, tapRows;
 
     /**
      * forward A: [outTiles][taps][MR]. The weights change every step, so every forward packs them
@@ -232,8 +234,10 @@ final class CpuConv2d implements Device.Conv2d {
         this.direct = stride == 1 && ((kernel == 3 && padding == 1) || (kernel == 1 && padding == 0));
         // A strided or non-3x3 convolution may map one geometry to itself too (stride 2 on 1x1 images).
         if (direct && src != dst) throw new IllegalArgumentException("a direct convolution reads and writes one layout");
-        int outTiles = tiles(out), inTiles = tiles(in);
-        device.reservePackedWeights((long) outTiles * taps * mr);
+        outRows = new RowTiles(out, kernels);
+        inRows = new RowTiles(in, kernels);
+        tapRows = new RowTiles(taps, kernels);
+        device.reservePackedWeights(outRows.packedSize(taps));
         tapOffset = new int[taps];
         if (direct) {
             for (int t = 0; t < taps; t++) tapOffset[t] = tapSource(t);
@@ -242,7 +246,7 @@ final class CpuConv2d implements Device.Conv2d {
         }
         if (direct) {
             int kk = kernel * kernel;
-            if (trainable) device.reservePackedWeights((long) inTiles * out * kk * mr);
+            if (trainable) device.reservePackedWeights(inRows.packedSize(out * kk));
             dyOffset = new int[out * kk];
             for (int o = 0; o < out; o++) {
                 for (int u = 0; u < kernel; u++) {
@@ -253,7 +257,7 @@ final class CpuConv2d implements Device.Conv2d {
                 }
             }
         } else {
-            if (trainable) device.reservePackedWeights((long) Math.max(tiles(taps), inTiles * kernel * kernel) * out * mr);
+            if (trainable) device.reservePackedWeights(Math.max(tapRows.packedSize(out), inRows.packedSize(out * kernel * kernel)));
             dyOffset = new int[out];
             for (int o = 0; o < out; o++) dyOffset[o] = o * dst.rowLength() + dst.lead();
         }
@@ -339,7 +343,7 @@ final class CpuConv2d implements Device.Conv2d {
 
     /** The residues of {@link #residues}, in order (rh, rw); null where a shift exceeds one position. */
     private Residue[] residues() {
-        int kk = kernel * kernel, inTiles = tiles(inChannels);
+        int kk = kernel * kernel;
         java.util.List<Residue> list = new java.util.ArrayList<>();
         int packBase = 0;
         for (int rh = 0; rh < stride; rh++) {
@@ -371,7 +375,7 @@ final class CpuConv2d implements Device.Conv2d {
                     target[q] = valid ? b * src.imageStride() + h * src.rowStride() + w : -1;
                 }
                 list.add(new Residue(java.util.Arrays.copyOf(uv, count), dyRow, target, packBase));
-                packBase += inTiles * outChannels * count * mr;
+                packBase += Math.toIntExact(inRows.packedSize(outChannels * count));
             }
         }
         return list.toArray(new Residue[0]);
@@ -416,10 +420,6 @@ final class CpuConv2d implements Device.Conv2d {
         return t / (kernel * kernel) * src.rowLength() + src.lead() + shift(t % (kernel * kernel));
     }
 
-    private int tiles(int m) {
-        return (m + mr - 1) / mr;
-    }
-
     /** x [in, plane src] -> y [out, plane dst]; padding of y comes out zero. */
     @Override
     public void forward(Activation x, Activation y) {
@@ -430,7 +430,7 @@ final class CpuConv2d implements Device.Conv2d {
         this.x = x;
         this.y = y;
         packedW = device.packedWeights();
-        pool.forEach(tiles(outChannels), packTask);
+        pool.forEach(outRows.count(), packTask);
         col = device.col();
         if (!direct && srcPos == null) pool.forEach(taps, im2colTask);
         if (compactForward || compactStrided) {
@@ -446,10 +446,11 @@ final class CpuConv2d implements Device.Conv2d {
     private void compactForwardTile(int tile, int worker) {
         float[] p = compactPanel[worker], r = compactResult[worker];
         gatherCompact(x, tapOffset, taps, tile, p);
-        for (int mt = 0; mt < tiles(outChannels); mt++) {
-            int rows = Math.min(mr, outChannels - mt * mr);
-            kernels.tile(packedW, mt * taps * mr, taps, p, compactRows, 0, r, 0, nr, rows, false, null, 0, tileScratch[worker]);
-            scatterCompact(r, rows, y, mt * mr, dst, tile, false);
+        for (int mt = 0; mt < outRows.count(); mt++) {
+            int rows = outRows.rows(mt);
+            kernels.tile(packedW, outRows.offset(mt, taps), outRows.stride(mt), taps, p, compactRows, 0, r, 0, nr, rows, false, null, 0,
+                    tileScratch[worker]);
+            scatterCompact(r, rows, y, outRows.first(mt), dst, tile, false);
         }
     }
 
@@ -462,10 +463,11 @@ final class CpuConv2d implements Device.Conv2d {
         float[] p = panel[worker], r = compactResult[worker];
         gatherPanel(compactSource, start, end, p);
         for (int q = start; q < end; q += nr) {
-            for (int mt = 0; mt < tiles(outChannels); mt++) {
-                int rows = Math.min(mr, outChannels - mt * mr);
-                kernels.tile(packedW, mt * taps * mr, taps, p, panelRowOffset, q - start, r, 0, nr, rows, false, null, 0, tileScratch[worker]);
-                scatterCompact(r, rows, y, mt * mr, dst, q / nr, false);
+            for (int mt = 0; mt < outRows.count(); mt++) {
+                int rows = outRows.rows(mt);
+                kernels.tile(packedW, outRows.offset(mt, taps), outRows.stride(mt), taps, p, panelRowOffset, q - start, r, 0, nr, rows,
+                        false, null, 0, tileScratch[worker]);
+                scatterCompact(r, rows, y, outRows.first(mt), dst, q / nr, false);
             }
         }
     }
@@ -475,10 +477,11 @@ final class CpuConv2d implements Device.Conv2d {
         float[] p = compactPanel[worker], r = compactResult[worker];
         int kLen = outChannels * kernel * kernel;
         gatherCompact(dy, dyOffset, kLen, tile, p);
-        for (int ct = 0; ct < tiles(inChannels); ct++) {
-            int rows = Math.min(mr, inChannels - ct * mr);
-            kernels.tile(packedWt, ct * kLen * mr, kLen, p, compactRows, 0, r, 0, nr, rows, false, null, 0, tileScratch[worker]);
-            scatterCompact(r, rows, dx, ct * mr, src, tile, accumulateDx);
+        for (int ct = 0; ct < inRows.count(); ct++) {
+            int rows = inRows.rows(ct);
+            kernels.tile(packedWt, inRows.offset(ct, kLen), inRows.stride(ct), kLen, p, compactRows, 0, r, 0, nr, rows, false, null, 0,
+                    tileScratch[worker]);
+            scatterCompact(r, rows, dx, inRows.first(ct), src, tile, accumulateDx);
         }
     }
 
@@ -525,16 +528,16 @@ final class CpuConv2d implements Device.Conv2d {
 
     private void forwardTiles(int task, int worker) {
         int start = task * tilesPerTask * nr, end = Math.min(dst.span(), (task + 1) * tilesPerTask * nr);
-        int outTiles = tiles(outChannels), ld = dst.rowLength();
+        int ld = dst.rowLength();
         float[] b = direct ? window[worker] : panel != null ? panel[worker] : col;
         int[] rowOffset = direct ? windowTapOffset : panel != null ? panelRowOffset : tapOffset;
         if (direct) copyWindow(x, src, inChannels, start, end, b);
         if (panel != null) gatherPanel(srcPos, start, end, b);
         for (int q = start; q < end; q += nr) {
             int bCol = direct || panel != null ? q - start : q; // B from a per-task copy
-            for (int mt = 0; mt < outTiles; mt++) {
-                kernels.tile(packedW, mt * taps * mr, taps, b, rowOffset, bCol,
-                        y, mt * mr * ld + dst.lead() + q, ld, Math.min(mr, outChannels - mt * mr), false, dst.mask(), q, tileScratch[worker]);
+            for (int mt = 0; mt < outRows.count(); mt++) {
+                kernels.tile(packedW, outRows.offset(mt, taps), outRows.stride(mt), taps, b, rowOffset, bCol,
+                        y, outRows.first(mt) * ld + dst.lead() + q, ld, outRows.rows(mt), false, dst.mask(), q, tileScratch[worker]);
             }
         }
     }
@@ -649,12 +652,12 @@ final class CpuConv2d implements Device.Conv2d {
             for (Residue res : residues) {
                 int kLen = outChannels * res.uv().length;
                 int[] target = res.target();
-                for (int ct = 0; ct < tiles(inChannels); ct++) {
-                    int rows = Math.min(mr, inChannels - ct * mr);
-                    kernels.tile(packedWt, res.packBase() + ct * kLen * mr, kLen, dy, res.dyRow(), q, r, 0, nr, rows,
-                            false, null, 0, tileScratch[worker]);
+                for (int ct = 0; ct < inRows.count(); ct++) {
+                    int rows = inRows.rows(ct);
+                    kernels.tile(packedWt, res.packBase() + inRows.offset(ct, kLen), inRows.stride(ct), kLen, dy, res.dyRow(), q, r, 0, nr,
+                            rows, false, null, 0, tileScratch[worker]);
                     for (int i = 0; i < rows; i++) {
-                        int row = (ct * mr + i) * ld + lead, at = i * nr;
+                        int row = (inRows.first(ct) + i) * ld + lead, at = i * nr;
                         if (set) {
                             for (int j = 0; j < nr; j++) {
                                 int to = target[q + j];
@@ -704,21 +707,21 @@ final class CpuConv2d implements Device.Conv2d {
     }
 
     /**
-     * The forward's A for output tile {@code tile}: A[tile][t][r] = W[tile*MR + r][t]. Weights change
+     * The forward's A for output tile {@code tile}: A[tile][t][r] = W[first + r][t]. Weights change
      * every step, so every forward packs them, one task per tile (disjoint writes).
      */
     private void packTile(int tile, int worker) {
         float[] w = weight;
-        for (int o = tile * mr; o < Math.min(outChannels, tile * mr + mr); o++) {
-            int r = o % mr;
-            for (int t = 0; t < taps; t++) packedW[(tile * taps + t) * mr + r] = w[weightOffset + o * taps + t];
+        int base = outRows.offset(tile, taps), stride = outRows.stride(tile), first = outRows.first(tile);
+        for (int r = 0; r < outRows.rows(tile); r++) {
+            for (int t = 0; t < taps; t++) packedW[base + t * stride + r] = w[weightOffset + (first + r) * taps + t];
         }
     }
 
     /** The data gradient's A: W transposed, per tap for the direct path; one task per tile of A's rows. */
     private void packTransposed() {
         packedWt = device.packedWeights();
-        int tasks = direct ? tiles(inChannels) : residues != null ? residues.length * tiles(inChannels) : tiles(taps);
+        int tasks = direct ? inRows.count() : residues != null ? residues.length * inRows.count() : tapRows.count();
         pool.forEach(tasks, packTransposedTask);
     }
 
@@ -726,30 +729,30 @@ final class CpuConv2d implements Device.Conv2d {
         float[] w = weight;
         int kk = kernel * kernel;
         if (residues != null) { // per residue, A[c-tile][(o, its tap t)][r] = W[o, c, uv[t]]
-            Residue res = residues[tile / tiles(inChannels)];
-            int ct = tile % tiles(inChannels), count = res.uv().length, kLen = outChannels * count;
-            for (int c = ct * mr; c < Math.min(inChannels, ct * mr + mr); c++) {
-                int r = c % mr;
+            Residue res = residues[tile / inRows.count()];
+            int ct = tile % inRows.count(), count = res.uv().length, kLen = outChannels * count;
+            int base = res.packBase() + inRows.offset(ct, kLen), stride = inRows.stride(ct), first = inRows.first(ct);
+            for (int r = 0; r < inRows.rows(ct); r++) {
                 for (int o = 0; o < outChannels; o++) {
                     for (int t = 0; t < count; t++) {
-                        packedWt[res.packBase() + (ct * kLen + o * count + t) * mr + r] = w[weightOffset + (o * inChannels + c) * kk + res.uv()[t]];
+                        packedWt[base + (o * count + t) * stride + r] = w[weightOffset + (o * inChannels + first + r) * kk + res.uv()[t]];
                     }
                 }
             }
         } else if (direct) { // A[c-tile][(o,u,v)][r] = W[o, c, u, v]
             int kLen = outChannels * kk;
-            for (int c = tile * mr; c < Math.min(inChannels, tile * mr + mr); c++) {
-                int r = c % mr;
+            int base = inRows.offset(tile, kLen), stride = inRows.stride(tile), first = inRows.first(tile);
+            for (int r = 0; r < inRows.rows(tile); r++) {
                 for (int o = 0; o < outChannels; o++) {
                     for (int uv = 0; uv < kk; uv++) {
-                        packedWt[(tile * kLen + o * kk + uv) * mr + r] = w[weightOffset + (o * inChannels + c) * kk + uv];
+                        packedWt[base + (o * kk + uv) * stride + r] = w[weightOffset + (o * inChannels + first + r) * kk + uv];
                     }
                 }
             }
         } else { // A[t-tile][o][r] = W[o, t]
-            for (int t = tile * mr; t < Math.min(taps, tile * mr + mr); t++) {
-                int r = t % mr;
-                for (int o = 0; o < outChannels; o++) packedWt[(tile * outChannels + o) * mr + r] = w[weightOffset + o * taps + t];
+            int base = tapRows.offset(tile, outChannels), stride = tapRows.stride(tile), first = tapRows.first(tile);
+            for (int r = 0; r < tapRows.rows(tile); r++) {
+                for (int o = 0; o < outChannels; o++) packedWt[base + o * stride + r] = w[weightOffset + o * taps + first + r];
             }
         }
     }
@@ -761,17 +764,17 @@ final class CpuConv2d implements Device.Conv2d {
             float[] w = window[worker];
             copyWindow(dy, dst, outChannels, start, end, w);
             for (int q = start; q < end; q += nr) {
-                for (int ct = 0; ct < tiles(inChannels); ct++) {
-                    kernels.tile(packedWt, ct * kLen * mr, kLen, w, windowDyOffset, q - start, dx, ct * mr * ld + src.lead() + q, ld,
-                            Math.min(mr, inChannels - ct * mr), accumulateDx, src.mask(), q, tileScratch[worker]);
+                for (int ct = 0; ct < inRows.count(); ct++) {
+                    kernels.tile(packedWt, inRows.offset(ct, kLen), inRows.stride(ct), kLen, w, windowDyOffset, q - start,
+                            dx, inRows.first(ct) * ld + src.lead() + q, ld, inRows.rows(ct), accumulateDx, src.mask(), q, tileScratch[worker]);
                 }
             }
         } else { // dcol[t, q] = sum_o W[o, t] dY[o, q]; dY's padding is zero, so dcol's is too
                 int end = Math.min(dst.span(), (task + 1) * tilesPerTask * nr);
             for (int q = task * tilesPerTask * nr; q < end; q += nr) {
-                for (int tt = 0; tt < tiles(taps); tt++) {
-                    kernels.tile(packedWt, tt * outChannels * mr, outChannels, dy, dyOffset, q, col, tt * mr * dst.span() + q,
-                            dst.span(), Math.min(mr, taps - tt * mr), false, null, 0, tileScratch[worker]);
+                for (int tt = 0; tt < tapRows.count(); tt++) {
+                    kernels.tile(packedWt, tapRows.offset(tt, outChannels), tapRows.stride(tt), outChannels, dy, dyOffset, q,
+                            col, tapRows.first(tt) * dst.span() + q, dst.span(), tapRows.rows(tt), false, null, 0, tileScratch[worker]);
                 }
             }
         }

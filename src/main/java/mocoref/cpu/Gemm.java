@@ -5,8 +5,8 @@ import mocoref.parallel.WorkerPool;
 /**
  * C (+)= alpha * A.B for the small matrix products of the head and the loss (Linear layers, logits
  * against the queue and their gradients), with A and B given by strides so that transposes cost
- * nothing but the packing. Both operands are packed (A into [MR-row panels][K][MR], B into
- * [NR-column panels][K][NR]) into buffers that grow once, on first use, and then are reused.
+ * nothing but the packing. Both operands are packed (A into [MR-row panels][K][MR], the last one
+ * ragged with its rows past m zero, B into [NR-column panels][K][NR]) into buffers that grow once, on first use, and then are reused.
  * Parallel over the pairs of panels.
  */
 final class Gemm {
@@ -102,11 +102,11 @@ final class Gemm {
         int aAt = mt * k * mr, bCol = nt * k * nr;
         int cAt = cOff + mt * mr * ldc + nt * nr;
         if (cols == nr) {
-            kernels.tile(packA, aAt, k, packB, rowOff, bCol, c, cAt, ldc, rows, accumulate, null, 0, scratch[worker]);
+            kernels.tile(packA, aAt, mr, k, packB, rowOff, bCol, c, cAt, ldc, rows, accumulate, null, 0, scratch[worker]);
             return;
         }
         float[] t = edge[worker];
-        kernels.tile(packA, aAt, k, packB, rowOff, bCol, t, 0, nr, rows, false, null, 0, scratch[worker]);
+        kernels.tile(packA, aAt, mr, k, packB, rowOff, bCol, t, 0, nr, rows, false, null, 0, scratch[worker]);
         for (int r = 0; r < rows; r++) {
             for (int j = 0; j < cols; j++) {
                 int at = cAt + r * ldc + j;

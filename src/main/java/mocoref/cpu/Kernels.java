@@ -6,7 +6,7 @@ package mocoref.cpu;
  * when the {@code jdk.incubator.vector} module is present). Both compute the same sums; the vector
  * one reorders additions, so results agree to float32 rounding, not bit for bit.
  *
- * <p>The central one is {@link #tile}: an MR x NR block of C += A.B where A is packed [k][MR] and
+ * <p>The central one is {@link #tile}: an rows x NR block of C += A.B where A is packed [k][stride] and
  * row k of B starts at {@code b[rowOff[k] + col]}. A table of row offsets lets the same loop read
  * B from a packed panel, from an im2col buffer, or straight from a padded activation (a stride-1
  * convolution's taps are constant shifts there), so convolutions need no im2col copy.
@@ -27,11 +27,21 @@ interface Kernels {
     String name();
 
     /**
-     * c[cOff + r*ldc + j] (+)= sum_{k < kLen} a[aOff + k*mr() + r] * b[rowOff[k] + col + j], for r < rows <= mr(),
-     * j < nr(); each result is multiplied by {@code mask[maskOff + j]} when mask is not null
-     * (zeroing the padding of an activation). {@code scratch} holds mr()*nr() floats, one per thread.
+     * How {@code m} rows of A (a product's output channels) split into tiles, as the rows of each in
+     * order, none more than mr(): see {@link RowTiles}.
      */
-    void tile(float[] a, int aOff, int kLen, float[] b, int[] rowOff, int col,
+    int[] rowTiles(int m);
+
+    /** The least stride of the packed A that {@link #tile} reads for a tile of {@code rows} rows (its kernel's rows). */
+    int packRows(int rows);
+
+    /**
+     * c[cOff + r*ldc + j] (+)= sum_{k < kLen} a[aOff + k*aStride + r] * b[rowOff[k] + col + j], for r < rows <= mr(),
+     * j < nr(), with aStride >= packRows(rows) (the kernel computes and drops rows rows..packRows(rows)-1); each result is multiplied by
+     * {@code mask[maskOff + j]} when mask is not null (zeroing the padding of an activation).
+     * {@code scratch} holds mr()*nr() floats, one per thread.
+     */
+    void tile(float[] a, int aOff, int aStride, int kLen, float[] b, int[] rowOff, int col,
               float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff, float[] scratch);
 
     /**

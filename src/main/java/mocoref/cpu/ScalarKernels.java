@@ -25,13 +25,27 @@ final class ScalarKernels implements Kernels {
         return "scalar";
     }
 
+    /** Tiles of mr rows, the last one ragged. */
     @Override
-    public void tile(float[] a, int aOff, int kLen, float[] b, int[] rowOff, int col,
+    public int[] rowTiles(int m) {
+        int[] rows = new int[(m + mr - 1) / mr];
+        for (int t = 0; t < rows.length; t++) rows[t] = Math.min(mr, m - t * mr);
+        return rows;
+    }
+
+    @Override
+    public int packRows(int rows) {
+        return rows;
+    }
+
+    @Override
+    public void tile(float[] a, int aOff, int aStride, int kLen, float[] b, int[] rowOff, int col,
                      float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff, float[] scratch) {
+        if (rows < 1 || rows > mr || aStride < rows) throw new IllegalArgumentException(rows + " rows of a " + mr + "-row tile, A's stride " + aStride);
         for (int r = 0; r < rows; r++) {
             for (int j = 0; j < nr; j++) {
                 float sum = 0;
-                for (int k = 0; k < kLen; k++) sum += a[aOff + k * mr + r] * b[rowOff[k] + col + j];
+                for (int k = 0; k < kLen; k++) sum += a[aOff + k * aStride + r] * b[rowOff[k] + col + j];
                 int at = cOff + r * ldc + j;
                 float v = accumulate ? c[at] + sum : sum;
                 c[at] = mask == null ? v : v * mask[maskOff + j];

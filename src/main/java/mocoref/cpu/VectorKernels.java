@@ -16,7 +16,10 @@ import static java.util.Objects.checkIndex;
  * <p>The micro-kernel's shape follows the register file. AVX-512 has 32 vector registers: the
  * 8 x 2L tile (16 accumulators, 2 B vectors, 1 broadcast) fits. AVX2 has 16, so that tile spills
  * (single-threaded 3x3 convolution 64 -> 64 on a Zen 5 VM, JDK 17: 8x2 45 GFLOP/s, 4x3 36, 6x2
- * 66-70, a 12-chain FMA loop 72-78). AVX2 runs the 4 x 2L tile (8 + 2 + 1 = 11 registers): the
+ * 66-70, a 12-chain FMA loop 72-78). AVX2 runs tiles of 5 x 2L (10 + 2 + 1 = 13 registers) and
+ * 4 x 2L, mixed so that no tile is ragged where the channels allow it (16 = 4+4+4+4, 32 =
+ * 5+5+5+5+4+4+4, 64 = twelve of 5 and one of 4: {@link #rowTiles}); the 5-row tile runs a 3x3
+ * convolution 2-7% faster than the 4-row one (docs/performance.md, fourteenth sitting). The
  * 6 x 2L one (15 of the 16) is as fast only when C2 allocates it without a spill, which it does in
  * about half of the JVMs started: in the others it keeps an accumulator on the stack, reloaded and
  * stored every k, and the whole step runs at 0.55-0.65 of its speed (docs/performance.md, "An AVX2
@@ -37,9 +40,9 @@ import static java.util.Objects.checkIndex;
 final class VectorKernels implements Kernels {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
-    /** 32 vector registers (AVX-512, 16 floats a vector): the 8-row tile; else the 4-row one. */
+    /** 32 vector registers (AVX-512, 16 floats a vector): the 8-row tile; else the 5- and 4-row ones. */
     private static final boolean WIDE = L >= 16;
-    private static final int TILE_ROWS = WIDE ? 8 : 4;
+    private static final int TILE_ROWS = WIDE ? 8 : 5;
     /** Partial sums stay in float this many elements, then move to a double. */
     private static final int FLUSH = 64 * 16;
 
@@ -58,20 +61,48 @@ final class VectorKernels implements Kernels {
         return "vector-" + S.vectorBitSize() + " " + TILE_ROWS + "x" + (2 * L);
     }
 
+    /**
+     * AVX-512: tiles of 8, the last one ragged. AVX2: n = ceil(m / 5) tiles, as many of them 5 rows
+     * as keeps the others at 4; where that cannot be (1-3, 6, 7, 11 rows), tiles of 5 and a ragged last.
+     */
     @Override
-    public void tile(float[] a, int aOff, int kLen, float[] b, int[] rowOff, int col,
+    public int[] rowTiles(int m) {
+        int n = (m + TILE_ROWS - 1) / TILE_ROWS;
+        int[] rows = new int[n];
+        int fives = m - 4 * n; // tiles of 5 when the rest are 4: 5f + 4(n - f) = m
+        for (int t = 0; t < n; t++) {
+            if (WIDE || fives < 0) rows[t] = Math.min(TILE_ROWS, m - t * TILE_ROWS);
+            else rows[t] = t < fives ? 5 : 4;
+        }
+        return rows;
+    }
+
+    /** The rows of the kernel that runs a tile of {@code rows} rows ({@link #tile}'s dispatch). */
+    @Override
+    public int packRows(int rows) {
+        if (rows <= 2) return 2;
+        if (rows <= 4) return 4;
+        if (rows <= 5 && !WIDE) return 5;
+        if (rows <= 6 && WIDE) return 6;
+        return 8;
+    }
+
+    @Override
+    public void tile(float[] a, int aOff, int aStride, int kLen, float[] b, int[] rowOff, int col,
                      float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff, float[] t) {
-        // A ragged last tile (20 channels = 8 + 8 + 4 on AVX-512, 6 = 4 + 2 on AVX2) runs a
-        // narrower kernel instead of multiplying rows of zeros: the same sums in the same order.
-        int stride = TILE_ROWS;
-        if (rows < 1 || rows > TILE_ROWS) throw new IllegalArgumentException(rows + " rows of a " + TILE_ROWS + "-row tile");
+        // A ragged tile (20 channels = 8 + 8 + 4 on AVX-512, 6 = 5 + 1 on AVX2) runs a narrower
+        // kernel instead of multiplying rows of zeros: the same sums in the same order.
+        if (rows < 1 || rows > TILE_ROWS || aStride < packRows(rows)) {
+            throw new IllegalArgumentException(rows + " rows of a " + TILE_ROWS + "-row tile, A's stride " + aStride);
+        }
         checkFromIndexSize(0, TILE_ROWS * 2 * L, t.length);
         checkFromIndexSize(cOff, (rows - 1) * ldc + 2 * L, c.length);
         if (mask != null) checkFromIndexSize(maskOff, 2 * L, mask.length);
-        if (rows <= 2) tile2x2(a, aOff, stride, kLen, b, rowOff, col, t);
-        else if (rows <= 4) tile4x2(a, aOff, stride, kLen, b, rowOff, col, t);
-        else if (rows <= 6) tile6x2(a, aOff, stride, kLen, b, rowOff, col, t); // wide tiles only
-        else tile8x2(a, aOff, kLen, b, rowOff, col, t);
+        if (rows <= 2) tile2x2(a, aOff, aStride, kLen, b, rowOff, col, t);
+        else if (rows <= 4) tile4x2(a, aOff, aStride, kLen, b, rowOff, col, t);
+        else if (rows <= 5 && !WIDE) tile5x2(a, aOff, aStride, kLen, b, rowOff, col, t);
+        else if (rows <= 6) tile6x2(a, aOff, aStride, kLen, b, rowOff, col, t); // wide tiles only
+        else tile8x2(a, aOff, aStride, kLen, b, rowOff, col, t);
         epilogue(t, c, cOff, ldc, rows, accumulate, mask, maskOff);
     }
 
@@ -130,12 +161,12 @@ final class VectorKernels implements Kernels {
     }
 
     /** The 8 x 2L micro-kernel: per k, two loads of B, eight broadcasts of A, sixteen FMAs. */
-    private static void tile8x2(float[] a, int aOff, int kLen, float[] b, int[] rowOff, int col, float[] t) {
+    private static void tile8x2(float[] a, int aOff, int stride, int kLen, float[] b, int[] rowOff, int col, float[] t) {
         FloatVector z = FloatVector.zero(S);
         FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
         FloatVector c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
         int bLimit = b.length - 2 * L + 1;
-        for (int k = 0, ai = aOff; k < kLen; k++, ai += 8) {
+        for (int k = 0, ai = aOff; k < kLen; k++, ai += stride) {
             int bi = checkIndex(rowOff[k] + col, bLimit); // both loads: [bi, bi + 2L)
             FloatVector b0 = FloatVector.fromArray(S, b, bi);
             FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
@@ -228,6 +259,44 @@ final class VectorKernels implements Kernels {
         c41.intoArray(t, 9 * L);
         c50.intoArray(t, 10 * L);
         c51.intoArray(t, 11 * L);
+    }
+
+    /** The AVX2 tile of 5 rows: per k, two loads of B, five broadcasts, ten FMAs (13 of the 16 registers). */
+    private static void tile5x2(float[] a, int aOff, int stride, int kLen, float[] b, int[] rowOff, int col, float[] t) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
+        FloatVector c30 = z, c31 = z, c40 = z, c41 = z;
+        int bLimit = b.length - 2 * L + 1;
+        for (int k = 0, ai = aOff; k < kLen; k++, ai += stride) {
+            int bi = checkIndex(rowOff[k] + col, bLimit); // both loads: [bi, bi + 2L)
+            FloatVector b0 = FloatVector.fromArray(S, b, bi);
+            FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
+            FloatVector av = FloatVector.broadcast(S, a[ai]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, a[ai + 1]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(S, a[ai + 2]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(S, a[ai + 3]);
+            c30 = av.fma(b0, c30);
+            c31 = av.fma(b1, c31);
+            av = FloatVector.broadcast(S, a[ai + 4]);
+            c40 = av.fma(b0, c40);
+            c41 = av.fma(b1, c41);
+        }
+        c00.intoArray(t, 0);
+        c01.intoArray(t, L);
+        c10.intoArray(t, 2 * L);
+        c11.intoArray(t, 3 * L);
+        c20.intoArray(t, 4 * L);
+        c21.intoArray(t, 5 * L);
+        c30.intoArray(t, 6 * L);
+        c31.intoArray(t, 7 * L);
+        c40.intoArray(t, 8 * L);
+        c41.intoArray(t, 9 * L);
     }
 
     /**

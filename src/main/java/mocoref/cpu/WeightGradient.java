@@ -7,7 +7,7 @@ import mocoref.parallel.WorkerPool;
  * whose reduction runs over the positions q, on the fast {@link Kernels#tile} micro-kernel.
  *
  * <p>The tile wants A packed [k][MR] and B rows of NR contiguous columns, with k = q here. So per
- * chunk of positions it packs dY into [outTiles][q][MR] and transposes the source channels once
+ * chunk of positions it packs dY into [row tile][q][its stride] ({@link RowTiles}) and transposes the source channels once
  * into XT[q][c] (with a halo of the largest shift on each side). The taps are then column blocks
  * (u, v, c-block) of XT at a row offset of shift(u, v): the 3x3 shifts cost no copies, and the
  * packing is (out + channels) moves per position against out * channels * k*k FMAs. dW comes out
@@ -58,7 +58,8 @@ final class WeightGradient {
     private final Kernels kernels;
     private final WorkerPool pool;
     private final int mr, nr;
-    private final int out, channels, kk, halo, chunk, outTiles, columns;
+    private final int out, channels, kk, halo, chunk, columns;
+    private final RowTiles outRows;
     /**
      * Taps per column block (NR / channels where channels are fewer than NR, else 1), and per tap
      * (u, v) its slot in C's rows: u * slotsPerRow + v, where a kernel row has whole blocks of slots.
@@ -138,7 +139,7 @@ final class WeightGradient {
         this.halo = h;
         this.gather = srcPos != null && shift.length == 1 && shift[0] == 0;
         this.chunk = Math.max(128, Math.min(2048, XT_FLOATS / (channels * (gather ? 1 : stride)) / 16 * 16));
-        this.outTiles = (out + mr - 1) / mr;
+        this.outRows = new RowTiles(out, kernels);
         this.kernel = kernel;
         this.tapsPerBlock = channels >= nr ? 1 : nr / channels;
         this.slotsPerRow = (kernel + tapsPerBlock - 1) / tapsPerBlock * tapsPerBlock;
@@ -155,7 +156,7 @@ final class WeightGradient {
         int threads = pool.threads();
         this.groups = threads;
         this.workspace = workspace;
-        workspace.reserve(threads, out * columns, maxRows * ldx, outTiles * mr * chunk);
+        workspace.reserve(threads, out * columns, maxRows * ldx, Math.toIntExact(outRows.packedSize(chunk)));
         rowOff = new int[threads][(chunk + BLOCK - 1) / BLOCK][BLOCK];
         scratch = WorkerPool.scratch(threads, mr * nr);
     }
@@ -251,9 +252,10 @@ final class WeightGradient {
                     int uv = u * kernel + v;
                     for (int cb = 0; cb < channels; cb += nr) {
                         int col = shift[uv] * ldx + cb, cAt = slot[uv] * channels + cb; // C's column, a multiple of nr
-                        for (int mt = 0; mt < outTiles; mt++) {
-                            kernels.tile(a, (mt * len + kb) * mr, kLen, b, rows[kb / BLOCK], col, c, at(mt * mr, cAt), nr,
-                                    Math.min(mr, out - mt * mr), oneBlock || kb > 0, null, 0, t);
+                        for (int mt = 0; mt < outRows.count(); mt++) {
+                            int stride = outRows.stride(mt);
+                            kernels.tile(a, outRows.offset(mt, len) + kb * stride, stride, kLen, b, rows[kb / BLOCK], col,
+                                    c, at(outRows.first(mt), cAt), nr, outRows.rows(mt), oneBlock || kb > 0, null, 0, t);
                         }
                     }
                 }
@@ -262,18 +264,13 @@ final class WeightGradient {
         if (!oneBlock) for (int i = 0, size = out * columns; i < size; i++) part[i] += sum[i];
     }
 
-    /** A[mt][k][r] = dY[mt*MR + r, positions[q0 + k]], zero past the last output channel. */
+    /** A[mt][k][r] = dY[first(mt) + r, positions[q0 + k]], per row tile mt at its stride. */
     private void packDy(int q0, int len, float[] a) {
-        for (int mt = 0; mt < outTiles; mt++) {
-            int base = mt * len * mr;
-            for (int r = 0; r < mr; r++) {
-                int o = mt * mr + r;
-                if (o >= out) {
-                    for (int k = 0; k < len; k++) a[base + k * mr + r] = 0f;
-                    continue;
-                }
-                int from = o * dyLd + dyBase;
-                for (int k = 0; k < len; k++) a[base + k * mr + r] = dy[from + positions[q0 + k]];
+        for (int mt = 0; mt < outRows.count(); mt++) {
+            int base = outRows.offset(mt, len), stride = outRows.stride(mt);
+            for (int r = 0; r < outRows.rows(mt); r++) {
+                int from = (outRows.first(mt) + r) * dyLd + dyBase;
+                for (int k = 0; k < len; k++) a[base + k * stride + r] = dy[from + positions[q0 + k]];
             }
         }
     }

@@ -185,13 +185,14 @@ class CpuKernelTest {
         int nr = vector.nr(), mr = vector.mr();
         for (int kLen : new int[] {1, 9, 37}) {
             for (int rows = 1; rows <= mr; rows++) { // every ragged remainder's kernel, and the full tile
-                float[] a = toFloats(random(kLen * mr).data), b = toFloats(random(kLen * 3 + nr + 50).data);
+                int stride = vector.packRows(rows); // A packed at the least stride the vector kernel reads
+                float[] a = toFloats(random(kLen * stride).data), b = toFloats(random(kLen * 3 + nr + 50).data);
                 float[] mask = toFloats(random(nr + 3).data);
                 int[] rowOff = new int[kLen];
                 for (int t = 0; t < kLen; t++) rowOff[t] = 3 * t + 1;
                 float[] cv = toFloats(random(rows * (nr + 5) + 10).data), cs = cv.clone();
-                vector.tile(a, 0, kLen, b, rowOff, 7, cv, 2, nr + 5, rows, true, mask, 3, new float[mr * nr]);
-                scalar.tile(a, 0, kLen, b, rowOff, 7, cs, 2, nr + 5, rows, true, mask, 3, new float[mr * nr]);
+                vector.tile(a, 0, stride, kLen, b, rowOff, 7, cv, 2, nr + 5, rows, true, mask, 3, new float[mr * nr]);
+                scalar.tile(a, 0, stride, kLen, b, rowOff, 7, cs, 2, nr + 5, rows, true, mask, 3, new float[mr * nr]);
                 twin("kernel tile [" + kLen + "x" + rows + "]", slice(cs, 0, cs.length), cv);
             }
         }

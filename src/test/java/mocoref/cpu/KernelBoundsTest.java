@@ -33,18 +33,18 @@ class KernelBoundsTest {
         float[] b = new float[k * nr];
         int[] rows = new int[k];
         for (int i = 0; i < k; i++) rows[i] = i * nr;
-        for (int i = 0; i < WARM; i++) v.tile(a, 0, k, b, rows, 0, c, 0, nr, mr, i % 2 == 0, i % 3 == 0 ? null : new float[nr], 0, t);
+        for (int i = 0; i < WARM; i++) v.tile(a, 0, mr, k, b, rows, 0, c, 0, nr, mr, i % 2 == 0, i % 3 == 0 ? null : new float[nr], 0, t);
         rows[3] = (k - 1) * nr + 1; // its second vector ends one past b
-        assertThrows(IndexOutOfBoundsException.class, () -> v.tile(a, 0, k, b, rows, 0, c, 0, nr, mr, false, null, 0, t));
+        assertThrows(IndexOutOfBoundsException.class, () -> v.tile(a, 0, mr, k, b, rows, 0, c, 0, nr, mr, false, null, 0, t));
         rows[3] = -1;
-        assertThrows(IndexOutOfBoundsException.class, () -> v.tile(a, 0, k, b, rows, 0, c, 0, nr, mr, false, null, 0, t));
+        assertThrows(IndexOutOfBoundsException.class, () -> v.tile(a, 0, mr, k, b, rows, 0, c, 0, nr, mr, false, null, 0, t));
         rows[3] = 3 * nr;
         for (int r = 2; r <= mr; r++) { // every tile shape, C one row short
             int rowsOfC = r;
             assertThrows(IndexOutOfBoundsException.class,
-                    () -> v.tile(a, 0, k, b, rows, 0, new float[(rowsOfC - 1) * nr + nr - 1], 0, nr, rowsOfC, true, null, 0, t));
+                    () -> v.tile(a, 0, mr, k, b, rows, 0, new float[(rowsOfC - 1) * nr + nr - 1], 0, nr, rowsOfC, true, null, 0, t));
         }
-        assertThrows(IndexOutOfBoundsException.class, () -> v.tile(a, 0, k, b, rows, 0, c, 0, nr, mr, false, new float[nr - 1], 0, t));
+        assertThrows(IndexOutOfBoundsException.class, () -> v.tile(a, 0, mr, k, b, rows, 0, c, 0, nr, mr, false, new float[nr - 1], 0, t));
     }
 
     @Test

@@ -27,7 +27,7 @@ public final class TileTiming {
         int calls = 200_000;
         for (int round = 0; round < 5; round++) {
             long t0 = System.nanoTime();
-            for (int i = 0; i < calls; i++) k.tile(a, 0, kLen, b, rowOff, 0, c, 0, nr, mr, false, null, 0, t);
+            for (int i = 0; i < calls; i++) k.tile(a, 0, mr, kLen, b, rowOff, 0, c, 0, nr, mr, false, null, 0, t);
             double s = (System.nanoTime() - t0) / 1e9;
             System.out.printf("%s, k %d, B rows %d floats apart%s: %.1f GFLOP/s%n", k.name(), kLen, stride,
                     shifted ? ", shifted" : "", 2.0 * kLen * mr * nr * calls / s / 1e9);

@@ -38,7 +38,7 @@ public final class VectorBoxingCheck {
             long before = mx.getCurrentThreadAllocatedBytes();
             for (int i = 0; i < calls; i++) {
                 k.reluGradSums(dy, (i & 1) == 0 ? y : null, x, 0, n, 0.1f, dz, sums);
-                k.tile(a, 0, kLen, b, rowOff, 0, c, 0, 64 * 4, mr, (i & 2) == 0, (i & 4) == 0 ? mask : null, 0, scratch);
+                k.tile(a, 0, mr, kLen, b, rowOff, 0, c, 0, 64 * 4, mr, (i & 2) == 0, (i & 4) == 0 ? mask : null, 0, scratch);
             }
             best = Math.min(best, (mx.getCurrentThreadAllocatedBytes() - before) / calls);
         }
