@@ -35,11 +35,15 @@ import mocoref.device.ParamRef;
  */
 final class CpuConv2d implements Device.Conv2d {
     /**
-     * Positions per chunk of the fallback weight gradient's reduction (kept in L2 with its dY rows). Not
-     * sensitive: on AVX2, one thread, 256..4096 gave within 15% of each other on every stage's shape
-     * (2048 and 4096 best), so the time is in the dot kernel, not in cache misses.
+     * Positions per chunk of the fallback weight gradient's reduction (the stems, and on AVX-512 the
+     * 16-channel layers, whose channels don't fill the tile's 32 columns). Each chunk ends in 16
+     * horizontal sums per 4x4 block of dW and their adds into the thread's partial: fewer, longer
+     * chunks pay that less often. ConvTiming, batch 256, 2 threads, AVX-512 (docs/performance.md,
+     * fourteenth sitting): 16 -> 16 at 28x28 dW 6.1-7.8 ms at 2048, 3.9-6.1 at 8192, 4.0-4.6 at
+     * 16384, 4.5-4.8 at 32768, 6.2-6.7 at 65536; the 1 -> 16 stem 0.65 -> 0.5, 1 -> 64 2.9 -> 2.3.
+     * (At 65536 a thread has two chunks of the 16 -> 16 layer's 215 296 positions.)
      */
-    private static final int CHUNK = 2048;
+    private static final int CHUNK = 16384;
     /**
      * Position tiles per task of the forward and data-gradient products: 8 where the output has
      * enough positions for at least 16 such tasks a thread (14x14 and up at batch 64), else 4, so
