@@ -21,8 +21,9 @@ public final class ConvTiming {
         Device.ConvShape shape = new Device.ConvShape(in, out, k, s, k / 2, n, size, size);
         StringBuilder line = new StringBuilder(String.format("%d->%d k%d s%d @%d n%d t%d:", in, out, k, s, size, n, threads));
         CpuDevice device = new CpuDevice(threads);
-        // a first untimed round: a few warm-up calls of a small layer end before C2 has compiled the micro-kernel
-        LayerTiming.convolution(device, shape, "conv", 1, false, Math.max(1, reps / 2), new Random(1));
+        // untimed rounds for 3 s first: a few warm-up calls of a small layer end before C2 has compiled the micro-kernel
+        long warm = System.nanoTime() + 3_000_000_000L;
+        do LayerTiming.convolution(device, shape, "conv", 1, false, 1, new Random(1)); while (System.nanoTime() < warm);
         for (LayerTiming.Row r : LayerTiming.convolution(device, shape, "conv", 1, false, reps, new Random(1))) {
             line.append(String.format("  %s %.2f ms %.0f GFLOP/s", r.pass(), r.ms(), r.flop() / r.ms() / 1e6));
         }

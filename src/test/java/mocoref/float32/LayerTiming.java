@@ -60,10 +60,12 @@ public final class LayerTiming {
         System.out.printf("# %s, width %d, batch %d, peak %.1f GFLOP/s (%d-bit FMA chains on %d threads)%n", b.describe(), width,
                 batch, FmaPeak.gflops(threads, 1 << 22), FloatVector.SPECIES_PREFERRED.vectorBitSize(), threads);
         ResNetLayout layout = ResNetLayout.of(config.model());
-        // One untimed round of everything first: the first rows (the stem) were timed while C2 was
-        // still compiling the micro-kernels they share with every other convolution, 5-10 times
-        // their time in a step (docs/performance.md, fourteenth sitting).
-        everyOperation(d, layout, config, batch, 1);
+        // Untimed rounds of everything first, for 5 s at least: the first rows (the stem) were timed
+        // while C2 was still compiling the micro-kernels they share with every other convolution,
+        // at 2-5 times their time in a step (docs/performance.md, fourteenth sitting); one round of
+        // the narrow widths ends before the compiler threads, which share the cores, are done.
+        long warm = System.nanoTime() + 5_000_000_000L;
+        do everyOperation(d, layout, config, batch, 1); while (System.nanoTime() < warm);
         for (Row r : everyOperation(d, layout, config, batch, reps)) System.out.println(r.tsv());
     }
 
