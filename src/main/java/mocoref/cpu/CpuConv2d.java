@@ -78,13 +78,13 @@ final class CpuConv2d implements Device.Conv2d {
     private final RowTiles outRows, inRows, tapRows;
 
     /**
-     * forward A: [outTiles][taps][MR]. The weights change every step, so every forward packs them
+     * forward A: per row tile of {@link #outRows}, [taps][its stride]. The weights change every step, so every forward packs them
      * again, into the device's one packed-weights buffer (see {@link CpuDevice#packedWeights}).
      */
     private float[] packedW;
     /** forward B rows: where tap (c,u,v) starts, relative to position 0 */
     private final int[] tapOffset;
-    /** data-gradient A: [inTiles][out*k*k][MR] (direct) or [tapTiles][out][MR] (im2col); packed by every data gradient, as packedW */
+    /** data-gradient A: per row tile of {@link #inRows}, [out*k*k][its stride] (direct; per residue its taps), or of {@link #tapRows}, [out][its stride] (im2col); packed by every data gradient, as packedW */
     private float[] packedWt;
     /** data-gradient B rows over dY */
     private final int[] dyOffset;
