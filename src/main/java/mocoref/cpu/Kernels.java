@@ -28,9 +28,14 @@ interface Kernels {
 
     /**
      * How {@code m} rows of A (a product's output channels) split into tiles, as the rows of each in
-     * order, none more than mr(): see {@link RowTiles}.
+     * order, none more than mr(): see {@link RowTiles}. Here tiles of mr(), the last one ragged.
      */
-    int[] rowTiles(int m);
+    default int[] rowTiles(int m) {
+        int mr = mr();
+        int[] rows = new int[(m + mr - 1) / mr];
+        for (int t = 0; t < rows.length; t++) rows[t] = Math.min(mr, m - t * mr);
+        return rows;
+    }
 
     /** The least stride of the packed A that {@link #tile} reads for a tile of {@code rows} rows (its kernel's rows). */
     int packRows(int rows);

@@ -3,9 +3,10 @@ package mocoref.cpu;
 /**
  * How the rows of a product's A (its output channels) split into micro-kernel tiles, and where each
  * tile's packed A lies. Tile t covers rows [first(t), first(t) + rows(t)); its A is packed
- * [k][stride(t)] from {@code offset(t, kLen)}, the tiles one after the other (the rows past rows(t),
- * which a narrower kernel's last rows read, hold anything: their results are dropped). The split is the kernels' ({@link Kernels#rowTiles}): on AVX2 tiles of 5 rows and of 4, so
- * that 32 channels run as 5+5+5+5+4+4+4 instead of eight tiles of 4 or 5+5+5+5+5+5+2.
+ * [k][stride(t)] from {@code offset(t, kLen)}, the tiles one after the other (the rows from rows(t)
+ * to stride(t), which the kernel reads too, hold anything: their results are dropped). The split is
+ * the kernels' ({@link Kernels#rowTiles}): on AVX2 tiles of 5 rows and of 4, so that 32 channels run
+ * as 5+5+5+5+4+4+4 instead of eight tiles of 4 or 5+5+5+5+5+5+2.
  *
  * <p>An output's sum runs over k in the same order whichever tile holds its row, so the split
  * changes no result.

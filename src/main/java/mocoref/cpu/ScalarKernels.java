@@ -25,14 +25,6 @@ final class ScalarKernels implements Kernels {
         return "scalar";
     }
 
-    /** Tiles of mr rows, the last one ragged. */
-    @Override
-    public int[] rowTiles(int m) {
-        int[] rows = new int[(m + mr - 1) / mr];
-        for (int t = 0; t < rows.length; t++) rows[t] = Math.min(mr, m - t * mr);
-        return rows;
-    }
-
     @Override
     public int packRows(int rows) {
         return rows;

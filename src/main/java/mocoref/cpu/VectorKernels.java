@@ -19,7 +19,7 @@ import static java.util.Objects.checkIndex;
  * 66-70, a 12-chain FMA loop 72-78). AVX2 runs tiles of 5 x 2L (10 + 2 + 1 = 13 registers) and
  * 4 x 2L, mixed so that no tile is ragged where the channels allow it (16 = 4+4+4+4, 32 =
  * 5+5+5+5+4+4+4, 64 = twelve of 5 and one of 4: {@link #rowTiles}); the 5-row tile runs a 3x3
- * convolution 2-7% faster than the 4-row one (docs/performance.md, fourteenth sitting). The
+ * convolution 2-6% faster than the 4-row one (docs/performance.md, fourteenth sitting). The
  * 6 x 2L one (15 of the 16) is as fast only when C2 allocates it without a spill, which it does in
  * about half of the JVMs started: in the others it keeps an accumulator on the stack, reloaded and
  * stored every k, and the whole step runs at 0.55-0.65 of its speed (docs/performance.md, "An AVX2
@@ -68,12 +68,10 @@ final class VectorKernels implements Kernels {
     @Override
     public int[] rowTiles(int m) {
         int n = (m + TILE_ROWS - 1) / TILE_ROWS;
-        int[] rows = new int[n];
         int fives = m - 4 * n; // tiles of 5 when the rest are 4: 5f + 4(n - f) = m
-        for (int t = 0; t < n; t++) {
-            if (WIDE || fives < 0) rows[t] = Math.min(TILE_ROWS, m - t * TILE_ROWS);
-            else rows[t] = t < fives ? 5 : 4;
-        }
+        if (WIDE || fives < 0) return Kernels.super.rowTiles(m);
+        int[] rows = new int[n];
+        for (int t = 0; t < n; t++) rows[t] = t < fives ? 5 : 4;
         return rows;
     }
 
@@ -98,11 +96,13 @@ final class VectorKernels implements Kernels {
         checkFromIndexSize(0, TILE_ROWS * 2 * L, t.length);
         checkFromIndexSize(cOff, (rows - 1) * ldc + 2 * L, c.length);
         if (mask != null) checkFromIndexSize(maskOff, 2 * L, mask.length);
-        if (rows <= 2) tile2x2(a, aOff, aStride, kLen, b, rowOff, col, t);
-        else if (rows <= 4) tile4x2(a, aOff, aStride, kLen, b, rowOff, col, t);
-        else if (rows <= 5 && !WIDE) tile5x2(a, aOff, aStride, kLen, b, rowOff, col, t);
-        else if (rows <= 6) tile6x2(a, aOff, aStride, kLen, b, rowOff, col, t); // wide tiles only
-        else tile8x2(a, aOff, aStride, kLen, b, rowOff, col, t);
+        switch (packRows(rows)) { // the kernel whose rows packRows names
+            case 2 -> tile2x2(a, aOff, aStride, kLen, b, rowOff, col, t);
+            case 4 -> tile4x2(a, aOff, aStride, kLen, b, rowOff, col, t);
+            case 5 -> tile5x2(a, aOff, aStride, kLen, b, rowOff, col, t); // AVX2 only
+            case 6 -> tile6x2(a, aOff, aStride, kLen, b, rowOff, col, t); // wide tiles only
+            default -> tile8x2(a, aOff, aStride, kLen, b, rowOff, col, t);
+        }
         epilogue(t, c, cOff, ldc, rows, accumulate, mask, maskOff);
     }
 
