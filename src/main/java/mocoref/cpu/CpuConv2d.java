@@ -147,8 +147,9 @@ final class CpuConv2d implements Device.Conv2d {
      * order as in place, so the bits are the same. The gather costs about nr/channels of the
      * tile's products (nr per k, against one FMA per output channel per k), so each pass takes
      * this path where the border's share is at least {@link #COMPACT_MARGIN} times that.
-     * {@code compact}: the image positions (relative to the plane's position 0) in order, padded
-     * to whole tiles by repeating the last; null where neither pass takes the path.
+     * {@code compact}: the image positions (relative to the plane's position 0) grouped by
+     * {@link TapClass}, each class in order and padded to whole tiles by repeating its last; null
+     * where neither pass takes the path.
      */
     private final int[] compact;
     private final boolean compactForward, compactDataGrad;
@@ -164,11 +165,33 @@ final class CpuConv2d implements Device.Conv2d {
      */
     private static final double COMPACT_MARGIN = 1.5;
     /**
-     * The number of image positions n*h*w (compact path), and the border positions below
-     * n*imageStride of the plane a pass sets without writing them (the compact passes' output, the
-     * residues' dx), which it zeroes.
+     * The compact path's positions grouped by the taps that reach into the image, so that a tile
+     * multiplies only those: at a 4x4 map a third of the 3x3 taps land on the zero border (an
+     * image's first row reads the row above it, which is padding, at u = 0; its last row the one
+     * below at u = 2; columns alike), 18% at 7x7. A class holds the positions of one pattern (an
+     * interior, an edge, a corner), its tiles run its taps only, from its own packed A. The taps
+     * left out add exact zeros (w * 0 = 0, and a float sum from +0 never holds -0), so every
+     * output is the same float as with all the taps: the bits do not change.
+     *
+     * @param forwardTaps  the forward's k = (c, u, v) that read the image at these output positions, ascending
+     * @param forwardFrom  where they read, for the compact forward's gather ({@link #tapOffset} of each)
+     * @param forwardRows  the strided forward's B rows in its task panel ({@link #panelRowOffset} of each)
+     * @param forwardPack  where the class's packed A starts in the forward's packed weights
+     * @param dataGradTaps the data gradient's k = (o, u, v) that read dY's image at these input positions, ascending
+     * @param dataGradFrom where they read ({@link #dyOffset} of each)
+     * @param dataGradPack where the class's packed W^T starts
      */
-    private final int compactCount;
+    private record TapClass(int[] forwardTaps, int[] forwardFrom, int[] forwardRows, int forwardPack,
+                            int[] dataGradTaps, int[] dataGradFrom, int dataGradPack) {}
+    private final TapClass[] tapClasses;
+    /** Per compact tile: its class, and how many of its positions are real (the rest repeat the last). */
+    private final int[] tileClass, tileLength;
+    /** Whether the compact paths skip the taps that read padding (several tap classes), or run every tap (one class). */
+    private final boolean skipPaddingTaps;
+    /**
+     * The border positions below n*imageStride of the plane a pass sets without writing them (the
+     * compact passes' output, the residues' dx), which it zeroes.
+     */
     private final int[] outputGaps, inputGaps;
     /**
      * A strided 3x3 convolution's forward gathers its B panel anyway (through {@link #srcPos}), so
@@ -208,15 +231,28 @@ final class CpuConv2d implements Device.Conv2d {
 
     /** A convolution of {@code shape} from activations in {@code src} to {@code dst} (its output geometry), W from {@code w}. */
     CpuConv2d(Device.ConvShape shape, ParamRef w, Plane src, Plane dst, Kernels kernels, WorkerPool pool, CpuDevice device) {
-        this(shape, w, src, dst, kernels, pool, device, COMPACT_MARGIN);
+        this(shape, w, src, dst, kernels, pool, device, COMPACT_MARGIN, skipsPaddingTaps(kernels));
     }
 
     /**
-     * With the compact path's margin given: 0 takes it wherever it can, infinity never, also not
-     * for the strided forward ({@link #compactStrided}). For tests.
+     * Whether the compact paths group their positions by tap class ({@link TapClass}) with these
+     * kernels: with 256-bit vectors, where the products it skips are the larger share of a pass's
+     * time. Measured on the Zen 5 VM (docs/performance.md, fourteenth and fifteenth sittings):
+     * with -XX:UseAVX=2 the 4x4 and 7x7 layers 15-26% faster (ConvTiming) and the whole step +2%;
+     * natively (512-bit) the per-class packing of the weights every pass, 5.4 times their size at
+     * 4x4, cost more than the products saved (whole step at width 64 -1.5%).
+     */
+    static boolean skipsPaddingTaps(Kernels kernels) {
+        return kernels.nr() <= 16;
+    }
+
+    /**
+     * With the compact path's margin given (0 takes it wherever it can, infinity never, also not
+     * for the strided forward, {@link #compactStrided}) and the tap classes on or off. For tests.
      */
     CpuConv2d(Device.ConvShape shape, ParamRef w, Plane src, Plane dst, Kernels kernels, WorkerPool pool, CpuDevice device,
-              double compactMargin) {
+              double compactMargin, boolean skipPaddingTaps) {
+        this.skipPaddingTaps = skipPaddingTaps;
         int in = shape.in(), out = shape.out(), kernel = shape.kernel();
         boolean trainable = w.trainable();
         this.inChannels = in;
@@ -304,10 +340,28 @@ final class CpuConv2d implements Device.Conv2d {
         outputGaps = compactForward || compactStrided ? dst.borderPositions() : null;
         inputGaps = compactDataGrad || residues != null ? src.borderPositions() : null;
         if (compactForward || compactDataGrad || compactStrided) {
-            int count = images.length, tiles = (count + nr - 1) / nr;
-            compactCount = count;
-            compact = java.util.Arrays.copyOf(images, tiles * nr);
-            java.util.Arrays.fill(compact, count, compact.length, images[count - 1]);
+            java.util.Map<String, java.util.List<Integer>> byTaps = new java.util.LinkedHashMap<>();
+            for (int q : images) byTaps.computeIfAbsent(tapPattern(q), key -> new java.util.ArrayList<>()).add(q);
+            int tiles = 0;
+            for (java.util.List<Integer> members : byTaps.values()) tiles += (members.size() + nr - 1) / nr;
+            compact = new int[tiles * nr];
+            tileClass = new int[tiles];
+            tileLength = new int[tiles];
+            tapClasses = new TapClass[byTaps.size()];
+            int tile = 0, c = 0, forwardPack = 0, dataGradPack = 0;
+            for (java.util.List<Integer> members : byTaps.values()) {
+                for (int i = 0; i < members.size(); i += nr, tile++) {
+                    tileClass[tile] = c;
+                    tileLength[tile] = Math.min(nr, members.size() - i);
+                    for (int j = 0; j < nr; j++) compact[tile * nr + j] = members.get(Math.min(i + j, members.size() - 1));
+                }
+                TapClass tc = tapClass(members.get(0), forwardPack, dataGradPack);
+                forwardPack += Math.toIntExact(outRows.packedSize(tc.forwardTaps().length));
+                dataGradPack += Math.toIntExact(inRows.packedSize(tc.dataGradTaps().length));
+                tapClasses[c++] = tc;
+            }
+            if (compactForward || compactStrided) device.reservePackedWeights(forwardPack);
+            if (compactDataGrad) device.reservePackedWeights(dataGradPack);
             // the compact forward's and data gradient's reductions (the strided forward gathers into its panel)
             int kLen = Math.max(compactForward ? taps : 0, compactDataGrad ? out * kernel * kernel : 0);
             compactPanel = WorkerPool.scratch(pool.threads(), kLen * nr);
@@ -315,14 +369,75 @@ final class CpuConv2d implements Device.Conv2d {
             compactRows = new int[kLen];
             for (int k = 0; k < kLen; k++) compactRows[k] = k * nr;
         } else {
-            compactCount = 0;
             compact = null;
+            tileClass = null;
+            tileLength = null;
+            tapClasses = null;
             compactPanel = null;
             compactResult = null;
             compactRows = null;
         }
         compactSource = compactStrided ? new int[compact.length] : null;
         for (int i = 0; compactStrided && i < compact.length; i++) compactSource[i] = srcPos[compact[i]];
+    }
+
+    /** Which taps read the image at compact position q: the forward's at output position q, the data gradient's at input position q. */
+    private String tapPattern(int q) {
+        if (!skipPaddingTaps) return ""; // one class, every tap
+        return java.util.Arrays.toString(forwardTapsAt(q)) + java.util.Arrays.toString(dataGradTapsAt(q));
+    }
+
+    /** The taps (u, v) whose source for output position q (of dst) lies in the image, as u * kernel + v, ascending. */
+    private int[] forwardTapsAt(int q) {
+        if (!compactForward && !compactStrided) return new int[0];
+        int i = q % dst.imageStride() / dst.rowStride(), j = q % dst.rowStride();
+        if (!skipPaddingTaps) return java.util.stream.IntStream.range(0, kernel * kernel).toArray();
+        java.util.List<Integer> list = new java.util.ArrayList<>();
+        for (int u = 0; u < kernel; u++) {
+            for (int v = 0; v < kernel; v++) {
+                int h = i * stride + u - padding, w = j * stride + v - padding;
+                if (h >= 0 && h < src.h() && w >= 0 && w < src.w()) list.add(u * kernel + v);
+            }
+        }
+        return list.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** The taps (u, v) whose dY position for input position q (stride 1: dY at the mirrored shift) lies in the image. */
+    private int[] dataGradTapsAt(int q) {
+        if (!compactDataGrad) return new int[0];
+        int i = q % src.imageStride() / src.rowStride(), j = q % src.rowStride();
+        if (!skipPaddingTaps) return java.util.stream.IntStream.range(0, kernel * kernel).toArray();
+        java.util.List<Integer> list = new java.util.ArrayList<>();
+        for (int u = 0; u < kernel; u++) {
+            for (int v = 0; v < kernel; v++) {
+                int h = i + padding - u, w = j + padding - v;
+                if (h >= 0 && h < dst.h() && w >= 0 && w < dst.w()) list.add(u * kernel + v);
+            }
+        }
+        return list.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** The class of the compact positions that share position q's taps; its packed A at the given offsets. */
+    private TapClass tapClass(int q, int forwardPack, int dataGradPack) {
+        int kk = kernel * kernel;
+        int[] fw = forwardTapsAt(q), dg = dataGradTapsAt(q);
+        int[] forwardTaps = new int[inChannels * fw.length], forwardFrom = new int[forwardTaps.length], forwardRows = new int[forwardTaps.length];
+        for (int c = 0, k = 0; c < inChannels; c++) {
+            for (int uv : fw) {
+                int t = c * kk + uv;
+                forwardTaps[k] = t;
+                forwardFrom[k] = tapOffset[t];
+                forwardRows[k++] = panelRowOffset[t];
+            }
+        }
+        int[] dataGradTaps = new int[outChannels * dg.length], dataGradFrom = new int[dataGradTaps.length];
+        for (int o = 0, k = 0; o < outChannels; o++) {
+            for (int uv : dg) {
+                dataGradTaps[k] = o * kk + uv;
+                dataGradFrom[k++] = dyOffset[o * kk + uv];
+            }
+        }
+        return new TapClass(forwardTaps, forwardFrom, forwardRows, forwardPack, dataGradTaps, dataGradFrom, dataGradPack);
     }
 
     /**
@@ -434,7 +549,7 @@ final class CpuConv2d implements Device.Conv2d {
         this.x = x;
         this.y = y;
         packedW = device.packedWeights();
-        pool.forEach(outRows.count(), packTask);
+        pool.forEach(compactForward || compactStrided ? tapClasses.length * outRows.count() : outRows.count(), packTask);
         col = device.col();
         if (!direct && srcPos == null) pool.forEach(taps, im2colTask);
         if (compactForward || compactStrided) {
@@ -449,11 +564,13 @@ final class CpuConv2d implements Device.Conv2d {
     /** Forward of the image positions of compact tile {@code tile}: y[o, position] = (W B)[o, j]. */
     private void compactForwardTile(int tile, int worker) {
         float[] p = compactPanel[worker], r = compactResult[worker];
-        gatherCompact(x, tapOffset, taps, tile, p);
+        TapClass tc = tapClasses[tileClass[tile]];
+        int kLen = tc.forwardTaps().length;
+        gatherCompact(x, tc.forwardFrom(), kLen, tile, p);
         for (int mt = 0; mt < outRows.count(); mt++) {
             int rows = outRows.rows(mt);
-            kernels.tile(packedW, outRows.offset(mt, taps), outRows.stride(mt), taps, p, compactRows, 0, r, 0, nr, rows, false, null, 0,
-                    tileScratch[worker]);
+            kernels.tile(packedW, tc.forwardPack() + outRows.offset(mt, kLen), outRows.stride(mt), kLen, p, compactRows, 0, r, 0, nr, rows,
+                    false, null, 0, tileScratch[worker]);
             scatterCompact(r, rows, y, outRows.first(mt), dst, tile, false);
         }
     }
@@ -467,10 +584,12 @@ final class CpuConv2d implements Device.Conv2d {
         float[] p = panel[worker], r = compactResult[worker];
         gatherPanel(compactSource, start, end, p);
         for (int q = start; q < end; q += nr) {
+            TapClass tc = tapClasses[tileClass[q / nr]];
+            int kLen = tc.forwardTaps().length;
             for (int mt = 0; mt < outRows.count(); mt++) {
                 int rows = outRows.rows(mt);
-                kernels.tile(packedW, outRows.offset(mt, taps), outRows.stride(mt), taps, p, panelRowOffset, q - start, r, 0, nr, rows,
-                        false, null, 0, tileScratch[worker]);
+                kernels.tile(packedW, tc.forwardPack() + outRows.offset(mt, kLen), outRows.stride(mt), kLen, p, tc.forwardRows(), q - start,
+                        r, 0, nr, rows, false, null, 0, tileScratch[worker]);
                 scatterCompact(r, rows, y, outRows.first(mt), dst, q / nr, false);
             }
         }
@@ -479,12 +598,13 @@ final class CpuConv2d implements Device.Conv2d {
     /** Data gradient of compact tile {@code tile}: dx[c, position] (+)= (W^T dY)[c, j], dY's taps gathered. */
     private void compactDataGradTile(int tile, int worker) {
         float[] p = compactPanel[worker], r = compactResult[worker];
-        int kLen = outChannels * kernel * kernel;
-        gatherCompact(dy, dyOffset, kLen, tile, p);
+        TapClass tc = tapClasses[tileClass[tile]];
+        int kLen = tc.dataGradTaps().length;
+        gatherCompact(dy, tc.dataGradFrom(), kLen, tile, p);
         for (int ct = 0; ct < inRows.count(); ct++) {
             int rows = inRows.rows(ct);
-            kernels.tile(packedWt, inRows.offset(ct, kLen), inRows.stride(ct), kLen, p, compactRows, 0, r, 0, nr, rows, false, null, 0,
-                    tileScratch[worker]);
+            kernels.tile(packedWt, tc.dataGradPack() + inRows.offset(ct, kLen), inRows.stride(ct), kLen, p, compactRows, 0, r, 0, nr, rows,
+                    false, null, 0, tileScratch[worker]);
             scatterCompact(r, rows, dx, inRows.first(ct), src, tile, accumulateDx);
         }
     }
@@ -500,7 +620,7 @@ final class CpuConv2d implements Device.Conv2d {
 
     /** Rows [0, rows) of a tile's results into channels from {@code channel0} of {@code to}, at the tile's image positions. */
     private void scatterCompact(float[] r, int rows, float[] to, int channel0, Plane plane, int tile, boolean accumulate) {
-        int q0 = tile * nr, len = Math.min(nr, compactCount - q0), ld = plane.rowLength(), lead = plane.lead();
+        int q0 = tile * nr, len = tileLength[tile], ld = plane.rowLength(), lead = plane.lead();
         for (int i = 0; i < rows; i++) {
             int row = (channel0 + i) * ld + lead;
             if (accumulate) {
@@ -714,10 +834,22 @@ final class CpuConv2d implements Device.Conv2d {
      * The forward's A for output tile {@code tile}: A[tile][t][r] = W[first + r][t]. Weights change
      * every step, so every forward packs them, one task per tile (disjoint writes).
      */
-    private void packTile(int tile, int worker) {
+    private void packTile(int task, int worker) {
         float[] w = weight;
-        int base = outRows.offset(tile, taps), stride = outRows.stride(tile), first = outRows.first(tile);
-        for (int r = 0; r < outRows.rows(tile); r++) {
+        if (compactForward || compactStrided) { // per tap class: its taps only
+            TapClass tc = tapClasses[task / outRows.count()];
+            int tile = task % outRows.count(), kLen = tc.forwardTaps().length;
+            int base = tc.forwardPack() + outRows.offset(tile, kLen), stride = outRows.stride(tile), rows = outRows.rows(tile);
+            int row0 = weightOffset + outRows.first(tile) * taps;
+            int[] forwardTaps = tc.forwardTaps();
+            for (int k = 0; k < kLen; k++) { // A's rows in order, each from the tile's rows of W
+                int at = base + k * stride, from = row0 + forwardTaps[k];
+                for (int r = 0; r < rows; r++) packedW[at + r] = w[from + r * taps];
+            }
+            return;
+        }
+        int base = outRows.offset(task, taps), stride = outRows.stride(task), first = outRows.first(task);
+        for (int r = 0; r < outRows.rows(task); r++) {
             for (int t = 0; t < taps; t++) packedW[base + t * stride + r] = w[weightOffset + (first + r) * taps + t];
         }
     }
@@ -725,14 +857,27 @@ final class CpuConv2d implements Device.Conv2d {
     /** The data gradient's A: W transposed, per tap for the direct path; one task per tile of A's rows. */
     private void packTransposed() {
         packedWt = device.packedWeights();
-        int tasks = direct ? inRows.count() : residues != null ? residues.length * inRows.count() : tapRows.count();
+        int tasks = compactDataGrad ? tapClasses.length * inRows.count() : direct ? inRows.count()
+                : residues != null ? residues.length * inRows.count() : tapRows.count();
         pool.forEach(tasks, packTransposedTask);
     }
 
     private void packTransposedTile(int tile, int worker) {
         float[] w = weight;
         int kk = kernel * kernel;
-        if (residues != null) { // per residue, A[c-tile][(o, its tap t)][r] = W[o, c, uv[t]]
+        if (compactDataGrad) { // per tap class, A[c-tile][its (o, u, v)][r] = W[o, c, u, v]
+            TapClass tc = tapClasses[tile / inRows.count()];
+            int ct = tile % inRows.count(), kLen = tc.dataGradTaps().length;
+            int base = tc.dataGradPack() + inRows.offset(ct, kLen), stride = inRows.stride(ct), first = inRows.first(ct);
+            int count = kLen / outChannels; // the class's taps (u, v): k = o * count + i, tap i = u * kernel + v = dataGradTaps[i]
+            int[] uv = tc.dataGradTaps();
+            for (int o = 0; o < outChannels; o++) { // W[o, the tile's channels, :, :] is one contiguous run
+                for (int r = 0; r < inRows.rows(ct); r++) {
+                    int from = weightOffset + (o * inChannels + first + r) * kk, at = base + o * count * stride + r;
+                    for (int i = 0; i < count; i++) packedWt[at + i * stride] = w[from + uv[i]];
+                }
+            }
+        } else if (residues != null) { // per residue, A[c-tile][(o, its tap t)][r] = W[o, c, uv[t]]
             Residue res = residues[tile / inRows.count()];
             int ct = tile % inRows.count(), count = res.uv().length, kLen = outChannels * count;
             int base = res.packBase() + inRows.offset(ct, kLen), stride = inRows.stride(ct), first = inRows.first(ct);
