@@ -181,13 +181,10 @@ final class CpuConv2d implements Device.Conv2d {
      * @param dataGradFrom where they read ({@link #dyOffset} of each)
      * @param dataGradPack where the class's packed W^T starts
      */
-    private record TapClass(int[] forwardTaps, int[] forwardFrom, int[] forwardRows, int forwardPack,
-                            int[] dataGradTaps, int[] dataGradFrom, int dataGradPack) {}
+    private record TapClass(int[] forwardTaps, int[] forwardFrom, int[] forwardRows, int[] dataGradTaps, int[] dataGradFrom) {}
     private final TapClass[] tapClasses;
     /** Per compact tile: its class, and how many of its positions are real (the rest repeat the last). */
     private final int[] tileClass, tileLength;
-    /** Whether the compact paths skip the taps that read padding (several tap classes), or run every tap (one class). */
-    private final boolean skipPaddingTaps;
     /**
      * The border positions below n*imageStride of the plane a pass sets without writing them (the
      * compact passes' output, the residues' dx), which it zeroes.
@@ -231,28 +228,15 @@ final class CpuConv2d implements Device.Conv2d {
 
     /** A convolution of {@code shape} from activations in {@code src} to {@code dst} (its output geometry), W from {@code w}. */
     CpuConv2d(Device.ConvShape shape, ParamRef w, Plane src, Plane dst, Kernels kernels, WorkerPool pool, CpuDevice device) {
-        this(shape, w, src, dst, kernels, pool, device, COMPACT_MARGIN, skipsPaddingTaps(kernels));
+        this(shape, w, src, dst, kernels, pool, device, COMPACT_MARGIN);
     }
 
     /**
-     * Whether the compact paths group their positions by tap class ({@link TapClass}) with these
-     * kernels: with 256-bit vectors, where the products it skips are the larger share of a pass's
-     * time. Measured on the Zen 5 VM (docs/performance.md, fourteenth and fifteenth sittings):
-     * with -XX:UseAVX=2 the 4x4 and 7x7 layers 15-26% faster (ConvTiming) and the whole step +2%;
-     * natively (512-bit) the per-class packing of the weights every pass, 5.4 times their size at
-     * 4x4, cost more than the products saved (whole step at width 64 -1.5%).
-     */
-    static boolean skipsPaddingTaps(Kernels kernels) {
-        return kernels.nr() <= 16;
-    }
-
-    /**
-     * With the compact path's margin given (0 takes it wherever it can, infinity never, also not
-     * for the strided forward, {@link #compactStrided}) and the tap classes on or off. For tests.
+     * With the compact path's margin given: 0 takes it wherever it can, infinity never, also not
+     * for the strided forward ({@link #compactStrided}). For tests.
      */
     CpuConv2d(Device.ConvShape shape, ParamRef w, Plane src, Plane dst, Kernels kernels, WorkerPool pool, CpuDevice device,
-              double compactMargin, boolean skipPaddingTaps) {
-        this.skipPaddingTaps = skipPaddingTaps;
+              double compactMargin) {
         int in = shape.in(), out = shape.out(), kernel = shape.kernel();
         boolean trainable = w.trainable();
         this.inChannels = in;
@@ -348,20 +332,15 @@ final class CpuConv2d implements Device.Conv2d {
             tileClass = new int[tiles];
             tileLength = new int[tiles];
             tapClasses = new TapClass[byTaps.size()];
-            int tile = 0, c = 0, forwardPack = 0, dataGradPack = 0;
+            int tile = 0, c = 0;
             for (java.util.List<Integer> members : byTaps.values()) {
                 for (int i = 0; i < members.size(); i += nr, tile++) {
                     tileClass[tile] = c;
                     tileLength[tile] = Math.min(nr, members.size() - i);
                     for (int j = 0; j < nr; j++) compact[tile * nr + j] = members.get(Math.min(i + j, members.size() - 1));
                 }
-                TapClass tc = tapClass(members.get(0), forwardPack, dataGradPack);
-                forwardPack += Math.toIntExact(outRows.packedSize(tc.forwardTaps().length));
-                dataGradPack += Math.toIntExact(inRows.packedSize(tc.dataGradTaps().length));
-                tapClasses[c++] = tc;
+                tapClasses[c++] = tapClass(members.get(0));
             }
-            if (compactForward || compactStrided) device.reservePackedWeights(forwardPack);
-            if (compactDataGrad) device.reservePackedWeights(dataGradPack);
             // the compact forward's and data gradient's reductions (the strided forward gathers into its panel)
             int kLen = Math.max(compactForward ? taps : 0, compactDataGrad ? out * kernel * kernel : 0);
             compactPanel = WorkerPool.scratch(pool.threads(), kLen * nr);
@@ -383,7 +362,6 @@ final class CpuConv2d implements Device.Conv2d {
 
     /** Which taps read the image at compact position q: the forward's at output position q, the data gradient's at input position q. */
     private String tapPattern(int q) {
-        if (!skipPaddingTaps) return ""; // one class, every tap
         return java.util.Arrays.toString(forwardTapsAt(q)) + java.util.Arrays.toString(dataGradTapsAt(q));
     }
 
@@ -391,7 +369,6 @@ final class CpuConv2d implements Device.Conv2d {
     private int[] forwardTapsAt(int q) {
         if (!compactForward && !compactStrided) return new int[0];
         int i = q % dst.imageStride() / dst.rowStride(), j = q % dst.rowStride();
-        if (!skipPaddingTaps) return java.util.stream.IntStream.range(0, kernel * kernel).toArray();
         java.util.List<Integer> list = new java.util.ArrayList<>();
         for (int u = 0; u < kernel; u++) {
             for (int v = 0; v < kernel; v++) {
@@ -406,7 +383,6 @@ final class CpuConv2d implements Device.Conv2d {
     private int[] dataGradTapsAt(int q) {
         if (!compactDataGrad) return new int[0];
         int i = q % src.imageStride() / src.rowStride(), j = q % src.rowStride();
-        if (!skipPaddingTaps) return java.util.stream.IntStream.range(0, kernel * kernel).toArray();
         java.util.List<Integer> list = new java.util.ArrayList<>();
         for (int u = 0; u < kernel; u++) {
             for (int v = 0; v < kernel; v++) {
@@ -418,7 +394,7 @@ final class CpuConv2d implements Device.Conv2d {
     }
 
     /** The class of the compact positions that share position q's taps; its packed A at the given offsets. */
-    private TapClass tapClass(int q, int forwardPack, int dataGradPack) {
+    private TapClass tapClass(int q) {
         int kk = kernel * kernel;
         int[] fw = forwardTapsAt(q), dg = dataGradTapsAt(q);
         int[] forwardTaps = new int[inChannels * fw.length], forwardFrom = new int[forwardTaps.length], forwardRows = new int[forwardTaps.length];
@@ -437,7 +413,7 @@ final class CpuConv2d implements Device.Conv2d {
                 dataGradFrom[k++] = dyOffset[o * kk + uv];
             }
         }
-        return new TapClass(forwardTaps, forwardFrom, forwardRows, forwardPack, dataGradTaps, dataGradFrom, dataGradPack);
+        return new TapClass(forwardTaps, forwardFrom, forwardRows, dataGradTaps, dataGradFrom);
     }
 
     /**
@@ -549,7 +525,7 @@ final class CpuConv2d implements Device.Conv2d {
         this.x = x;
         this.y = y;
         packedW = device.packedWeights();
-        pool.forEach(compactForward || compactStrided ? tapClasses.length * outRows.count() : outRows.count(), packTask);
+        pool.forEach(outRows.count(), packTask);
         col = device.col();
         if (!direct && srcPos == null) pool.forEach(taps, im2colTask);
         if (compactForward || compactStrided) {
@@ -565,12 +541,10 @@ final class CpuConv2d implements Device.Conv2d {
     private void compactForwardTile(int tile, int worker) {
         float[] p = compactPanel[worker], r = compactResult[worker];
         TapClass tc = tapClasses[tileClass[tile]];
-        int kLen = tc.forwardTaps().length;
-        gatherCompact(x, tc.forwardFrom(), kLen, tile, p);
+        gatherCompact(x, tc.forwardFrom(), tc.forwardTaps().length, tile, p);
         for (int mt = 0; mt < outRows.count(); mt++) {
             int rows = outRows.rows(mt);
-            kernels.tile(packedW, tc.forwardPack() + outRows.offset(mt, kLen), outRows.stride(mt), kLen, p, compactRows, 0, r, 0, nr, rows,
-                    false, null, 0, tileScratch[worker]);
+            tapTile(packedW, outRows.offset(mt, taps), outRows.stride(mt), tc.forwardTaps(), taps, p, compactRows, 0, r, rows, worker);
             scatterCompact(r, rows, y, outRows.first(mt), dst, tile, false);
         }
     }
@@ -585,11 +559,10 @@ final class CpuConv2d implements Device.Conv2d {
         gatherPanel(compactSource, start, end, p);
         for (int q = start; q < end; q += nr) {
             TapClass tc = tapClasses[tileClass[q / nr]];
-            int kLen = tc.forwardTaps().length;
             for (int mt = 0; mt < outRows.count(); mt++) {
                 int rows = outRows.rows(mt);
-                kernels.tile(packedW, tc.forwardPack() + outRows.offset(mt, kLen), outRows.stride(mt), kLen, p, tc.forwardRows(), q - start,
-                        r, 0, nr, rows, false, null, 0, tileScratch[worker]);
+                tapTile(packedW, outRows.offset(mt, taps), outRows.stride(mt), tc.forwardTaps(), taps, p, tc.forwardRows(), q - start, r, rows,
+                        worker);
                 scatterCompact(r, rows, y, outRows.first(mt), dst, q / nr, false);
             }
         }
@@ -599,13 +572,25 @@ final class CpuConv2d implements Device.Conv2d {
     private void compactDataGradTile(int tile, int worker) {
         float[] p = compactPanel[worker], r = compactResult[worker];
         TapClass tc = tapClasses[tileClass[tile]];
-        int kLen = tc.dataGradTaps().length;
-        gatherCompact(dy, tc.dataGradFrom(), kLen, tile, p);
+        int kLen = outChannels * kernel * kernel;
+        gatherCompact(dy, tc.dataGradFrom(), tc.dataGradTaps().length, tile, p);
         for (int ct = 0; ct < inRows.count(); ct++) {
             int rows = inRows.rows(ct);
-            kernels.tile(packedWt, tc.dataGradPack() + inRows.offset(ct, kLen), inRows.stride(ct), kLen, p, compactRows, 0, r, 0, nr, rows,
-                    false, null, 0, tileScratch[worker]);
+            tapTile(packedWt, inRows.offset(ct, kLen), inRows.stride(ct), tc.dataGradTaps(), kLen, p, compactRows, 0, r, rows, worker);
             scatterCompact(r, rows, dx, inRows.first(ct), src, tile, accumulateDx);
+        }
+    }
+
+    /**
+     * A compact tile's product over its class's taps {@code aTap} of A's packing of all {@code all}
+     * rows (B's rows at rowOff), into the result tile r: the plain kernel where the class has every tap.
+     */
+    private void tapTile(float[] a, int aOff, int aStride, int[] aTap, int all, float[] b, int[] rowOff, int col, float[] r, int rows,
+                         int worker) {
+        if (aTap.length == all) {
+            kernels.tile(a, aOff, aStride, all, b, rowOff, col, r, 0, nr, rows, false, null, 0, tileScratch[worker]);
+        } else {
+            kernels.tileTaps(a, aOff, aStride, aTap, aTap.length, b, rowOff, col, r, 0, nr, rows, false, null, 0, tileScratch[worker]);
         }
     }
 
@@ -834,22 +819,10 @@ final class CpuConv2d implements Device.Conv2d {
      * The forward's A for output tile {@code tile}: A[tile][t][r] = W[first + r][t]. Weights change
      * every step, so every forward packs them, one task per tile (disjoint writes).
      */
-    private void packTile(int task, int worker) {
+    private void packTile(int tile, int worker) {
         float[] w = weight;
-        if (compactForward || compactStrided) { // per tap class: its taps only
-            TapClass tc = tapClasses[task / outRows.count()];
-            int tile = task % outRows.count(), kLen = tc.forwardTaps().length;
-            int base = tc.forwardPack() + outRows.offset(tile, kLen), stride = outRows.stride(tile), rows = outRows.rows(tile);
-            int row0 = weightOffset + outRows.first(tile) * taps;
-            int[] forwardTaps = tc.forwardTaps();
-            for (int k = 0; k < kLen; k++) { // A's rows in order, each from the tile's rows of W
-                int at = base + k * stride, from = row0 + forwardTaps[k];
-                for (int r = 0; r < rows; r++) packedW[at + r] = w[from + r * taps];
-            }
-            return;
-        }
-        int base = outRows.offset(task, taps), stride = outRows.stride(task), first = outRows.first(task);
-        for (int r = 0; r < outRows.rows(task); r++) {
+        int base = outRows.offset(tile, taps), stride = outRows.stride(tile), first = outRows.first(tile);
+        for (int r = 0; r < outRows.rows(tile); r++) {
             for (int t = 0; t < taps; t++) packedW[base + t * stride + r] = w[weightOffset + (first + r) * taps + t];
         }
     }
@@ -857,27 +830,14 @@ final class CpuConv2d implements Device.Conv2d {
     /** The data gradient's A: W transposed, per tap for the direct path; one task per tile of A's rows. */
     private void packTransposed() {
         packedWt = device.packedWeights();
-        int tasks = compactDataGrad ? tapClasses.length * inRows.count() : direct ? inRows.count()
-                : residues != null ? residues.length * inRows.count() : tapRows.count();
+        int tasks = direct ? inRows.count() : residues != null ? residues.length * inRows.count() : tapRows.count();
         pool.forEach(tasks, packTransposedTask);
     }
 
     private void packTransposedTile(int tile, int worker) {
         float[] w = weight;
         int kk = kernel * kernel;
-        if (compactDataGrad) { // per tap class, A[c-tile][its (o, u, v)][r] = W[o, c, u, v]
-            TapClass tc = tapClasses[tile / inRows.count()];
-            int ct = tile % inRows.count(), kLen = tc.dataGradTaps().length;
-            int base = tc.dataGradPack() + inRows.offset(ct, kLen), stride = inRows.stride(ct), first = inRows.first(ct);
-            int count = kLen / outChannels; // the class's taps (u, v): k = o * count + i, tap i = u * kernel + v = dataGradTaps[i]
-            int[] uv = tc.dataGradTaps();
-            for (int o = 0; o < outChannels; o++) { // W[o, the tile's channels, :, :] is one contiguous run
-                for (int r = 0; r < inRows.rows(ct); r++) {
-                    int from = weightOffset + (o * inChannels + first + r) * kk, at = base + o * count * stride + r;
-                    for (int i = 0; i < count; i++) packedWt[at + i * stride] = w[from + uv[i]];
-                }
-            }
-        } else if (residues != null) { // per residue, A[c-tile][(o, its tap t)][r] = W[o, c, uv[t]]
+        if (residues != null) { // per residue, A[c-tile][(o, its tap t)][r] = W[o, c, uv[t]]
             Residue res = residues[tile / inRows.count()];
             int ct = tile % inRows.count(), count = res.uv().length, kLen = outChannels * count;
             int base = res.packBase() + inRows.offset(ct, kLen), stride = inRows.stride(ct), first = inRows.first(ct);

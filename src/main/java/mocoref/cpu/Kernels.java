@@ -50,6 +50,14 @@ interface Kernels {
               float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff, float[] scratch);
 
     /**
+     * {@link #tile} over a subset of A's packed rows: A's k-th row at aOff + aTap[k]*aStride, for
+     * k < kLen (B's at rowOff[k] as there). The compact paths' tap classes run only the taps that
+     * read the image from the one packing of every tap; with aTap[k] = k it is {@link #tile}, sum for sum.
+     */
+    void tileTaps(float[] a, int aOff, int aStride, int[] aTap, int kLen, float[] b, int[] rowOff, int col,
+                  float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff, float[] scratch);
+
+    /**
      * out[outOff + r*4 + s] += sum_{t < len} a[aRow[r] + t] * b[bRow[s] + t] for r, s < 4: sixteen
      * dot products sharing their loads (weight gradients: dW[o, k] = sum_q dY[o, q] X[k, q]).
      * {@code scratch} holds 8 * nr() floats, one per thread.

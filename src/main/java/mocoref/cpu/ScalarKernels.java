@@ -46,6 +46,21 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void tileTaps(float[] a, int aOff, int aStride, int[] aTap, int kLen, float[] b, int[] rowOff, int col,
+                         float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff, float[] scratch) {
+        if (rows < 1 || rows > mr || aStride < rows) throw new IllegalArgumentException(rows + " rows of a " + mr + "-row tile, A's stride " + aStride);
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < nr; j++) {
+                float sum = 0;
+                for (int k = 0; k < kLen; k++) sum += a[aOff + aTap[k] * aStride + r] * b[rowOff[k] + col + j];
+                int at = cOff + r * ldc + j;
+                float v = accumulate ? c[at] + sum : sum;
+                c[at] = mask == null ? v : v * mask[maskOff + j];
+            }
+        }
+    }
+
+    @Override
     public void dot4x4(float[] a, int a0, int a1, int a2, int a3, float[] b, int b0, int b1, int b2, int b3,
                        int len, float[] out, int outOff, float[] scratch) {
         int[] ar = {a0, a1, a2, a3}, br = {b0, b1, b2, b3};

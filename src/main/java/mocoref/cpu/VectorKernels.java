@@ -299,6 +299,214 @@ final class VectorKernels implements Kernels {
         c41.intoArray(t, 9 * L);
     }
 
+    /** {@link #tile} over the rows aTap[k] of A's packing, a subset in order: one method per row count, as there. */
+    @Override
+    public void tileTaps(float[] a, int aOff, int aStride, int[] aTap, int kLen, float[] b, int[] rowOff, int col,
+                         float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff, float[] t) {
+        if (rows < 1 || rows > TILE_ROWS || aStride < packRows(rows)) {
+            throw new IllegalArgumentException(rows + " rows of a " + TILE_ROWS + "-row tile, A's stride " + aStride);
+        }
+        checkFromIndexSize(0, TILE_ROWS * 2 * L, t.length);
+        checkFromIndexSize(cOff, (rows - 1) * ldc + 2 * L, c.length);
+        if (mask != null) checkFromIndexSize(maskOff, 2 * L, mask.length);
+        switch (packRows(rows)) {
+            case 2 -> tile2x2Taps(a, aOff, aStride, aTap, kLen, b, rowOff, col, t);
+            case 4 -> tile4x2Taps(a, aOff, aStride, aTap, kLen, b, rowOff, col, t);
+            case 5 -> tile5x2Taps(a, aOff, aStride, aTap, kLen, b, rowOff, col, t);
+            case 6 -> tile6x2Taps(a, aOff, aStride, aTap, kLen, b, rowOff, col, t);
+            default -> tile8x2Taps(a, aOff, aStride, aTap, kLen, b, rowOff, col, t);
+        }
+        epilogue(t, c, cOff, ldc, rows, accumulate, mask, maskOff);
+    }
+
+    private static void tile2x2Taps(float[] a, int aOff, int stride, int[] aTap, int kLen, float[] b, int[] rowOff, int col, float[] t) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z;
+        int bLimit = b.length - 2 * L + 1;
+        for (int k = 0; k < kLen; k++) {
+            int ai = aOff + aTap[k] * stride;
+            int bi = checkIndex(rowOff[k] + col, bLimit); // both loads: [bi, bi + 2L)
+            FloatVector b0 = FloatVector.fromArray(S, b, bi);
+            FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
+            FloatVector av = FloatVector.broadcast(S, a[ai]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, a[ai + 1]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+        }
+        c00.intoArray(t, 0);
+        c01.intoArray(t, L);
+        c10.intoArray(t, 2 * L);
+        c11.intoArray(t, 3 * L);
+    }
+
+    private static void tile4x2Taps(float[] a, int aOff, int stride, int[] aTap, int kLen, float[] b, int[] rowOff, int col, float[] t) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+        int bLimit = b.length - 2 * L + 1;
+        for (int k = 0; k < kLen; k++) {
+            int ai = aOff + aTap[k] * stride;
+            int bi = checkIndex(rowOff[k] + col, bLimit); // both loads: [bi, bi + 2L)
+            FloatVector b0 = FloatVector.fromArray(S, b, bi);
+            FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
+            FloatVector av = FloatVector.broadcast(S, a[ai]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, a[ai + 1]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(S, a[ai + 2]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(S, a[ai + 3]);
+            c30 = av.fma(b0, c30);
+            c31 = av.fma(b1, c31);
+        }
+        c00.intoArray(t, 0);
+        c01.intoArray(t, L);
+        c10.intoArray(t, 2 * L);
+        c11.intoArray(t, 3 * L);
+        c20.intoArray(t, 4 * L);
+        c21.intoArray(t, 5 * L);
+        c30.intoArray(t, 6 * L);
+        c31.intoArray(t, 7 * L);
+    }
+
+    private static void tile5x2Taps(float[] a, int aOff, int stride, int[] aTap, int kLen, float[] b, int[] rowOff, int col, float[] t) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
+        FloatVector c30 = z, c31 = z, c40 = z, c41 = z;
+        int bLimit = b.length - 2 * L + 1;
+        for (int k = 0; k < kLen; k++) {
+            int ai = aOff + aTap[k] * stride;
+            int bi = checkIndex(rowOff[k] + col, bLimit); // both loads: [bi, bi + 2L)
+            FloatVector b0 = FloatVector.fromArray(S, b, bi);
+            FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
+            FloatVector av = FloatVector.broadcast(S, a[ai]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, a[ai + 1]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(S, a[ai + 2]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(S, a[ai + 3]);
+            c30 = av.fma(b0, c30);
+            c31 = av.fma(b1, c31);
+            av = FloatVector.broadcast(S, a[ai + 4]);
+            c40 = av.fma(b0, c40);
+            c41 = av.fma(b1, c41);
+        }
+        c00.intoArray(t, 0);
+        c01.intoArray(t, L);
+        c10.intoArray(t, 2 * L);
+        c11.intoArray(t, 3 * L);
+        c20.intoArray(t, 4 * L);
+        c21.intoArray(t, 5 * L);
+        c30.intoArray(t, 6 * L);
+        c31.intoArray(t, 7 * L);
+        c40.intoArray(t, 8 * L);
+        c41.intoArray(t, 9 * L);
+    }
+
+    private static void tile6x2Taps(float[] a, int aOff, int stride, int[] aTap, int kLen, float[] b, int[] rowOff, int col, float[] t) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
+        FloatVector c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+        int bLimit = b.length - 2 * L + 1;
+        for (int k = 0; k < kLen; k++) {
+            int ai = aOff + aTap[k] * stride;
+            int bi = checkIndex(rowOff[k] + col, bLimit); // both loads: [bi, bi + 2L)
+            FloatVector b0 = FloatVector.fromArray(S, b, bi);
+            FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
+            FloatVector av = FloatVector.broadcast(S, a[ai]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, a[ai + 1]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(S, a[ai + 2]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(S, a[ai + 3]);
+            c30 = av.fma(b0, c30);
+            c31 = av.fma(b1, c31);
+            av = FloatVector.broadcast(S, a[ai + 4]);
+            c40 = av.fma(b0, c40);
+            c41 = av.fma(b1, c41);
+            av = FloatVector.broadcast(S, a[ai + 5]);
+            c50 = av.fma(b0, c50);
+            c51 = av.fma(b1, c51);
+        }
+        c00.intoArray(t, 0);
+        c01.intoArray(t, L);
+        c10.intoArray(t, 2 * L);
+        c11.intoArray(t, 3 * L);
+        c20.intoArray(t, 4 * L);
+        c21.intoArray(t, 5 * L);
+        c30.intoArray(t, 6 * L);
+        c31.intoArray(t, 7 * L);
+        c40.intoArray(t, 8 * L);
+        c41.intoArray(t, 9 * L);
+        c50.intoArray(t, 10 * L);
+        c51.intoArray(t, 11 * L);
+    }
+
+    private static void tile8x2Taps(float[] a, int aOff, int stride, int[] aTap, int kLen, float[] b, int[] rowOff, int col, float[] t) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+        FloatVector c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
+        int bLimit = b.length - 2 * L + 1;
+        for (int k = 0; k < kLen; k++) {
+            int ai = aOff + aTap[k] * stride;
+            int bi = checkIndex(rowOff[k] + col, bLimit); // both loads: [bi, bi + 2L)
+            FloatVector b0 = FloatVector.fromArray(S, b, bi);
+            FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
+            FloatVector av = FloatVector.broadcast(S, a[ai]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, a[ai + 1]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(S, a[ai + 2]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(S, a[ai + 3]);
+            c30 = av.fma(b0, c30);
+            c31 = av.fma(b1, c31);
+            av = FloatVector.broadcast(S, a[ai + 4]);
+            c40 = av.fma(b0, c40);
+            c41 = av.fma(b1, c41);
+            av = FloatVector.broadcast(S, a[ai + 5]);
+            c50 = av.fma(b0, c50);
+            c51 = av.fma(b1, c51);
+            av = FloatVector.broadcast(S, a[ai + 6]);
+            c60 = av.fma(b0, c60);
+            c61 = av.fma(b1, c61);
+            av = FloatVector.broadcast(S, a[ai + 7]);
+            c70 = av.fma(b0, c70);
+            c71 = av.fma(b1, c71);
+        }
+        c00.intoArray(t, 0);
+        c01.intoArray(t, L);
+        c10.intoArray(t, 2 * L);
+        c11.intoArray(t, 3 * L);
+        c20.intoArray(t, 4 * L);
+        c21.intoArray(t, 5 * L);
+        c30.intoArray(t, 6 * L);
+        c31.intoArray(t, 7 * L);
+        c40.intoArray(t, 8 * L);
+        c41.intoArray(t, 9 * L);
+        c50.intoArray(t, 10 * L);
+        c51.intoArray(t, 11 * L);
+        c60.intoArray(t, 12 * L);
+        c61.intoArray(t, 13 * L);
+        c70.intoArray(t, 14 * L);
+        c71.intoArray(t, 15 * L);
+    }
+
     /**
      * c rows (+)= the scratch tile, times the mask. One loop per case, with no vector chosen by a
      * branch: C2 boxes a vector that two paths merge (64 bytes a call, a young GC every few steps).

@@ -13,8 +13,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The compact path of the direct convolutions (the images' positions gathered per tile, on small
- * planes), with its positions in tap classes (only the taps that read the image) and with every
- * tap, gives the same bits as the in-place one: forward, data gradient set and accumulated,
+ * planes, in tap classes that run only the taps reading the image) gives the same bits as the
+ * in-place one: forward, data gradient set and accumulated,
  * with the output's border zero also when its memory held other values. The weight gradient is
  * the same code either way and is not compared.
  */
@@ -28,7 +28,7 @@ class CompactConvolutionTest {
         int[][] cases = {{20, 13, 3, 1, 3, 4, 4}, {9, 17, 3, 1, 2, 7, 5}, {33, 8, 1, 0, 3, 3, 6}, {16, 16, 3, 1, 1, 1, 1},
                 {40, 24, 3, 1, 5, 2, 3}};
         for (int[] s : cases) {
-            String tag;
+            String tag = Arrays.toString(s);
             Device.ConvShape shape = new Device.ConvShape(s[0], s[1], s[2], 1, s[3], s[4], s[5], s[6]);
             int wn = s[0] * s[1] * s[2] * s[2];
             Buffer weights = device.buffer(wn), grad = device.buffer(wn);
@@ -37,26 +37,23 @@ class CompactConvolutionTest {
             device.write(w, 0, weights, 0, wn);
             ParamRef param = new ParamRef(weights, grad, 0, wn);
             Plane plane = device.plane(s[4], s[5], s[6]);
+            CpuConv2d compact = new CpuConv2d(shape, param, plane, plane, Kernels.INSTANCE, pool, device, 0);
+            CpuConv2d inPlace = new CpuConv2d(shape, param, plane, plane, Kernels.INSTANCE, pool, device, Double.POSITIVE_INFINITY);
             Activation x = images(device, rng, s[4], s[0], s[5], s[6]), dy = images(device, rng, s[4], s[1], s[5], s[6]);
-            for (boolean skipTaps : new boolean[] {false, true}) {
-                tag = Arrays.toString(s) + (skipTaps ? " tap classes" : " every tap");
-                CpuConv2d compact = new CpuConv2d(shape, param, plane, plane, Kernels.INSTANCE, pool, device, 0, skipTaps);
-                CpuConv2d inPlace = new CpuConv2d(shape, param, plane, plane, Kernels.INSTANCE, pool, device, Double.POSITIVE_INFINITY, false);
-                Activation[] y = {device.activation(s[4], s[1], s[5], s[6]), device.activation(s[4], s[1], s[5], s[6])};
-                Activation[] dx = {device.activation(s[4], s[0], s[5], s[6]), device.activation(s[4], s[0], s[5], s[6])};
-                CpuConv2d[] convs = {compact, inPlace};
-                for (int i = 0; i < 2; i++) {
-                    fillImagesAndBorder(y[i], 7f); // the border too: the compact path must zero what it does not compute
-                    fillImagesAndBorder(dx[i], 7f);
-                    convs[i].forward(x, y[i]);
-                }
-                assertArrayEquals(CpuDevice.data(y[1]), CpuDevice.data(y[0]), 0f, "forward " + tag); // delta 0: in place, the border holds -0.0 where the product was negative
-                CpuKernelTest.assertPaddingZero(y[0], "compact forward " + tag);
-                for (boolean accumulate : new boolean[] {false, true}) {
-                    for (int i = 0; i < 2; i++) convs[i].backwardInput(dy, dx[i], accumulate);
-                    assertArrayEquals(CpuDevice.data(dx[1]), CpuDevice.data(dx[0]), 0f, "data gradient " + tag + (accumulate ? " accumulated" : ""));
-                    CpuKernelTest.assertPaddingZero(dx[0], "compact data gradient " + tag);
-                }
+            Activation[] y = {device.activation(s[4], s[1], s[5], s[6]), device.activation(s[4], s[1], s[5], s[6])};
+            Activation[] dx = {device.activation(s[4], s[0], s[5], s[6]), device.activation(s[4], s[0], s[5], s[6])};
+            CpuConv2d[] convs = {compact, inPlace};
+            for (int i = 0; i < 2; i++) {
+                fillImagesAndBorder(y[i], 7f); // the border too: the compact path must zero what it does not compute
+                fillImagesAndBorder(dx[i], 7f);
+                convs[i].forward(x, y[i]);
+            }
+            assertArrayEquals(CpuDevice.data(y[1]), CpuDevice.data(y[0]), 0f, "forward " + tag); // delta 0: in place, the border holds -0.0 where the product was negative
+            CpuKernelTest.assertPaddingZero(y[0], "compact forward " + tag);
+            for (boolean accumulate : new boolean[] {false, true}) {
+                for (int i = 0; i < 2; i++) convs[i].backwardInput(dy, dx[i], accumulate);
+                assertArrayEquals(CpuDevice.data(dx[1]), CpuDevice.data(dx[0]), 0f, "data gradient " + tag + (accumulate ? " accumulated" : ""));
+                CpuKernelTest.assertPaddingZero(dx[0], "compact data gradient " + tag);
             }
         }
     }
@@ -74,7 +71,7 @@ class CompactConvolutionTest {
         // in, out, n, h, w (3x3, stride 2, padding 1)
         int[][] cases = {{20, 13, 3, 9, 7}, {16, 40, 2, 8, 8}, {9, 17, 3, 5, 5}, {16, 24, 5, 28, 28}, {3, 5, 1, 2, 3}};
         for (int[] s : cases) {
-            String tag;
+            String tag = Arrays.toString(s);
             Device.ConvShape shape = new Device.ConvShape(s[0], s[1], 3, 2, 1, s[2], s[3], s[4]);
             int wn = s[0] * s[1] * 9;
             Buffer weights = device.buffer(wn), grad = device.buffer(wn);
@@ -83,20 +80,17 @@ class CompactConvolutionTest {
             device.write(w, 0, weights, 0, wn);
             ParamRef param = new ParamRef(weights, grad, 0, wn);
             Plane from = device.plane(s[2], s[3], s[4]), to = device.plane(s[2], shape.outH(), shape.outW());
+            CpuConv2d compact = new CpuConv2d(shape, param, from, to, Kernels.INSTANCE, pool, device, 0);
+            CpuConv2d span = new CpuConv2d(shape, param, from, to, Kernels.INSTANCE, pool, device, Double.POSITIVE_INFINITY);
             Activation x = images(device, rng, s[2], s[0], s[3], s[4]);
-            for (boolean skipTaps : new boolean[] {false, true}) {
-                tag = Arrays.toString(s) + (skipTaps ? " tap classes" : " every tap");
-                CpuConv2d compact = new CpuConv2d(shape, param, from, to, Kernels.INSTANCE, pool, device, 0, skipTaps);
-                CpuConv2d span = new CpuConv2d(shape, param, from, to, Kernels.INSTANCE, pool, device, Double.POSITIVE_INFINITY, false);
-                Activation[] y = {device.activation(s[2], s[1], shape.outH(), shape.outW()), device.activation(s[2], s[1], shape.outH(), shape.outW())};
-                CpuConv2d[] convs = {compact, span};
-                for (int i = 0; i < 2; i++) {
-                    fillImagesAndBorder(y[i], 7f);
-                    convs[i].forward(x, y[i]);
-                }
-                assertArrayEquals(CpuDevice.data(y[1]), CpuDevice.data(y[0]), 0f, "strided forward " + tag);
-                CpuKernelTest.assertPaddingZero(y[0], "compact strided forward " + tag);
+            Activation[] y = {device.activation(s[2], s[1], shape.outH(), shape.outW()), device.activation(s[2], s[1], shape.outH(), shape.outW())};
+            CpuConv2d[] convs = {compact, span};
+            for (int i = 0; i < 2; i++) {
+                fillImagesAndBorder(y[i], 7f);
+                convs[i].forward(x, y[i]);
             }
+            assertArrayEquals(CpuDevice.data(y[1]), CpuDevice.data(y[0]), 0f, "strided forward " + tag);
+            CpuKernelTest.assertPaddingZero(y[0], "compact strided forward " + tag);
         }
     }
 

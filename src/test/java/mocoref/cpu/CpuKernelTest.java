@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
 class CpuKernelTest {
     static final double ATOL = 1e-5, RTOL = 1e-4;
     static final Set<String> PAIRS = new TreeSet<>();
-    static final int EXPECTED_PAIRS = 14;
+    static final int EXPECTED_PAIRS = 15;
 
     final Kernels kernels = Kernels.INSTANCE;
     final WorkerPool pool = WorkerPool.shared(2);
@@ -177,6 +177,35 @@ class CpuKernelTest {
 
     // ---- Vector API kernels against the scalar ones ---------------------------------------------
 
+    /**
+     * The tap classes' kernel over a subset of A's rows gives the bits of the plain kernel over a
+     * copy of A holding only those rows: the same products in the same order (the compact paths'
+     * same-bits claim rests on it), for every row count's kernel.
+     */
+    @Test
+    void tileTapsIsTheTileOverItsRows() {
+        Kernels k = Kernels.INSTANCE;
+        int nr = k.nr(), mr = k.mr(), all = 45;
+        int[] aTap = {0, 1, 3, 4, 9, 10, 12, 13, 20, 21, 44}; // a corner class's taps, say
+        java.util.Random rng = new java.util.Random(5);
+        for (int rows = 1; rows <= mr; rows++) {
+            int stride = k.packRows(rows);
+            float[] a = new float[all * stride], b = new float[all * 2 + nr + 8];
+            for (int i = 0; i < a.length; i++) a[i] = (float) rng.nextGaussian();
+            for (int i = 0; i < b.length; i++) b[i] = (float) rng.nextGaussian();
+            float[] subset = new float[aTap.length * stride];
+            int[] rowOff = new int[aTap.length];
+            for (int i = 0; i < aTap.length; i++) {
+                System.arraycopy(a, aTap[i] * stride, subset, i * stride, stride);
+                rowOff[i] = 2 * aTap[i];
+            }
+            float[] viaTaps = new float[rows * nr], viaCopy = new float[rows * nr];
+            k.tileTaps(a, 0, stride, aTap, aTap.length, b, rowOff, 3, viaTaps, 0, nr, rows, false, null, 0, new float[mr * nr]);
+            k.tile(subset, 0, stride, aTap.length, b, rowOff, 3, viaCopy, 0, nr, rows, false, null, 0, new float[mr * nr]);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(viaCopy, viaTaps, 0f, rows + " rows");
+        }
+    }
+
     @Test
     void vectorKernelsMatchScalar() {
         Kernels vector = KernelChoice.vector();
@@ -194,6 +223,22 @@ class CpuKernelTest {
                 vector.tile(a, 0, stride, kLen, b, rowOff, 7, cv, 2, nr + 5, rows, true, mask, 3, new float[mr * nr]);
                 scalar.tile(a, 0, stride, kLen, b, rowOff, 7, cs, 2, nr + 5, rows, true, mask, 3, new float[mr * nr]);
                 twin("kernel tile [" + kLen + "x" + rows + "]", slice(cs, 0, cs.length), cv);
+            }
+        }
+        for (int kLen : new int[] {1, 9, 37}) { // tileTaps over every other row of a packing of 2*kLen rows
+            for (int rows = 1; rows <= mr; rows++) {
+                int stride = vector.packRows(rows) + 1; // a wider stride than the kernel's rows, as a row tile of another split
+                float[] a = toFloats(random(2 * kLen * stride).data), b = toFloats(random(kLen * 3 + nr + 50).data);
+                float[] mask = toFloats(random(nr + 3).data);
+                int[] rowOff = new int[kLen], aTap = new int[kLen];
+                for (int t = 0; t < kLen; t++) {
+                    rowOff[t] = 3 * t + 1;
+                    aTap[t] = 2 * t + 1;
+                }
+                float[] cv = toFloats(random(rows * (nr + 5) + 10).data), cs = cv.clone();
+                vector.tileTaps(a, 0, stride, aTap, kLen, b, rowOff, 7, cv, 2, nr + 5, rows, true, mask, 3, new float[mr * nr]);
+                scalar.tileTaps(a, 0, stride, aTap, kLen, b, rowOff, 7, cs, 2, nr + 5, rows, true, mask, 3, new float[mr * nr]);
+                twin("kernel tileTaps [" + kLen + "x" + rows + "]", slice(cs, 0, cs.length), cv);
             }
         }
         for (int len : new int[] {1, 7, 8, 100, 1029}) {

@@ -48,6 +48,24 @@ class KernelBoundsTest {
     }
 
     @Test
+    void theTapSubsetKernelChecksEveryRowOfB() {
+        assumeTrue(v != null, "the Vector API module is not present");
+        int mr = v.mr(), nr = v.nr(), k = 5;
+        float[] a = new float[2 * k * mr], c = new float[mr * nr], t = new float[8 * nr];
+        float[] b = new float[k * nr];
+        int[] rows = new int[k], taps = {0, 2, 4, 6, 8};
+        for (int i = 0; i < k; i++) rows[i] = i * nr;
+        for (int i = 0; i < WARM; i++) v.tileTaps(a, 0, mr, taps, k, b, rows, 0, c, 0, nr, mr, i % 2 == 0, null, 0, t);
+        rows[3] = (k - 1) * nr + 1; // its second vector ends one past b
+        assertThrows(IndexOutOfBoundsException.class, () -> v.tileTaps(a, 0, mr, taps, k, b, rows, 0, c, 0, nr, mr, false, null, 0, t));
+        rows[3] = -1;
+        assertThrows(IndexOutOfBoundsException.class, () -> v.tileTaps(a, 0, mr, taps, k, b, rows, 0, c, 0, nr, mr, false, null, 0, t));
+        rows[3] = 3 * nr;
+        assertThrows(IndexOutOfBoundsException.class,
+                () -> v.tileTaps(a, 0, mr, taps, k, b, rows, 0, new float[(mr - 1) * nr + nr - 1], 0, nr, mr, true, null, 0, t));
+    }
+
+    @Test
     void theElementwiseKernelsCheckTheirRanges() {
         assumeTrue(v != null, "the Vector API module is not present");
         int n = 64;
