@@ -169,17 +169,16 @@ final class CpuConv2d implements Device.Conv2d {
      * multiplies only those: at a 4x4 map a third of the 3x3 taps land on the zero border (an
      * image's first row reads the row above it, which is padding, at u = 0; its last row the one
      * below at u = 2; columns alike), 18% at 7x7. A class holds the positions of one pattern (an
-     * interior, an edge, a corner), its tiles run its taps only, from its own packed A. The taps
+     * interior, an edge, a corner), its tiles run its taps only: the kernel reads their rows of the
+     * one packing of every tap through the class's tap list ({@link Kernels#tileTaps}). The taps
      * left out add exact zeros (w * 0 = 0, and a float sum from +0 never holds -0), so every
      * output is the same float as with all the taps: the bits do not change.
      *
      * @param forwardTaps  the forward's k = (c, u, v) that read the image at these output positions, ascending
      * @param forwardFrom  where they read, for the compact forward's gather ({@link #tapOffset} of each)
      * @param forwardRows  the strided forward's B rows in its task panel ({@link #panelRowOffset} of each)
-     * @param forwardPack  where the class's packed A starts in the forward's packed weights
      * @param dataGradTaps the data gradient's k = (o, u, v) that read dY's image at these input positions, ascending
      * @param dataGradFrom where they read ({@link #dyOffset} of each)
-     * @param dataGradPack where the class's packed W^T starts
      */
     private record TapClass(int[] forwardTaps, int[] forwardFrom, int[] forwardRows, int[] dataGradTaps, int[] dataGradFrom) {}
     private final TapClass[] tapClasses;
@@ -393,7 +392,7 @@ final class CpuConv2d implements Device.Conv2d {
         return list.stream().mapToInt(Integer::intValue).toArray();
     }
 
-    /** The class of the compact positions that share position q's taps; its packed A at the given offsets. */
+    /** The class of the compact positions that share position q's taps. */
     private TapClass tapClass(int q) {
         int kk = kernel * kernel;
         int[] fw = forwardTapsAt(q), dg = dataGradTapsAt(q);
