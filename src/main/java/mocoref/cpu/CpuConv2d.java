@@ -368,28 +368,23 @@ final class CpuConv2d implements Device.Conv2d {
     private int[] forwardTapsAt(int q) {
         if (!compactForward && !compactStrided) return new int[0];
         int i = q % dst.imageStride() / dst.rowStride(), j = q % dst.rowStride();
-        java.util.List<Integer> list = new java.util.ArrayList<>();
-        for (int u = 0; u < kernel; u++) {
-            for (int v = 0; v < kernel; v++) {
-                int h = i * stride + u - padding, w = j * stride + v - padding;
-                if (h >= 0 && h < src.h() && w >= 0 && w < src.w()) list.add(u * kernel + v);
-            }
-        }
-        return list.stream().mapToInt(Integer::intValue).toArray();
+        return tapsWhere((u, v) -> inside(src, i * stride + u - padding, j * stride + v - padding));
     }
 
     /** The taps (u, v) whose dY position for input position q (stride 1: dY at the mirrored shift) lies in the image. */
     private int[] dataGradTapsAt(int q) {
         if (!compactDataGrad) return new int[0];
         int i = q % src.imageStride() / src.rowStride(), j = q % src.rowStride();
-        java.util.List<Integer> list = new java.util.ArrayList<>();
-        for (int u = 0; u < kernel; u++) {
-            for (int v = 0; v < kernel; v++) {
-                int h = i + padding - u, w = j + padding - v;
-                if (h >= 0 && h < dst.h() && w >= 0 && w < dst.w()) list.add(u * kernel + v);
-            }
-        }
-        return list.stream().mapToInt(Integer::intValue).toArray();
+        return tapsWhere((u, v) -> inside(dst, i + padding - u, j + padding - v));
+    }
+
+    /** The taps u * kernel + v, ascending, for which {@code reads} holds. */
+    private int[] tapsWhere(java.util.function.BiPredicate<Integer, Integer> reads) {
+        return java.util.stream.IntStream.range(0, kernel * kernel).filter(uv -> reads.test(uv / kernel, uv % kernel)).toArray();
+    }
+
+    private static boolean inside(Plane p, int h, int w) {
+        return h >= 0 && h < p.h() && w >= 0 && w < p.w();
     }
 
     /** The class of the compact positions that share position q's taps. */

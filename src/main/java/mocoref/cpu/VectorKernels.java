@@ -90,12 +90,7 @@ final class VectorKernels implements Kernels {
                      float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff, float[] t) {
         // A ragged tile (20 channels = 8 + 8 + 4 on AVX-512, 6 = 5 + 1 on AVX2) runs a narrower
         // kernel instead of multiplying rows of zeros: the same sums in the same order.
-        if (rows < 1 || rows > TILE_ROWS || aStride < packRows(rows)) {
-            throw new IllegalArgumentException(rows + " rows of a " + TILE_ROWS + "-row tile, A's stride " + aStride);
-        }
-        checkFromIndexSize(0, TILE_ROWS * 2 * L, t.length);
-        checkFromIndexSize(cOff, (rows - 1) * ldc + 2 * L, c.length);
-        if (mask != null) checkFromIndexSize(maskOff, 2 * L, mask.length);
+        checkTile(aStride, c, cOff, ldc, rows, mask, maskOff, t);
         switch (packRows(rows)) { // the kernel whose rows packRows names
             case 2 -> tile2x2(a, aOff, aStride, kLen, b, rowOff, col, t);
             case 4 -> tile4x2(a, aOff, aStride, kLen, b, rowOff, col, t);
@@ -104,6 +99,16 @@ final class VectorKernels implements Kernels {
             default -> tile8x2(a, aOff, aStride, kLen, b, rowOff, col, t);
         }
         epilogue(t, c, cOff, ldc, rows, accumulate, mask, maskOff);
+    }
+
+    /** The arguments {@link #tile} and {@link #tileTaps} check before a kernel runs (its vector accesses are unchecked). */
+    private void checkTile(int aStride, float[] c, int cOff, int ldc, int rows, float[] mask, int maskOff, float[] t) {
+        if (rows < 1 || rows > TILE_ROWS || aStride < packRows(rows)) {
+            throw new IllegalArgumentException(rows + " rows of a " + TILE_ROWS + "-row tile, A's stride " + aStride);
+        }
+        checkFromIndexSize(0, TILE_ROWS * 2 * L, t.length);
+        checkFromIndexSize(cOff, (rows - 1) * ldc + 2 * L, c.length);
+        if (mask != null) checkFromIndexSize(maskOff, 2 * L, mask.length);
     }
 
     /** Rows 0-3 of a tile whose A is packed {@code stride} rows per k. */
@@ -310,12 +315,7 @@ final class VectorKernels implements Kernels {
     @Override
     public void tileTaps(float[] a, int aOff, int aStride, int[] aTap, int kLen, float[] b, int[] rowOff, int col,
                          float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff, float[] t) {
-        if (rows < 1 || rows > TILE_ROWS || aStride < packRows(rows)) {
-            throw new IllegalArgumentException(rows + " rows of a " + TILE_ROWS + "-row tile, A's stride " + aStride);
-        }
-        checkFromIndexSize(0, TILE_ROWS * 2 * L, t.length);
-        checkFromIndexSize(cOff, (rows - 1) * ldc + 2 * L, c.length);
-        if (mask != null) checkFromIndexSize(maskOff, 2 * L, mask.length);
+        checkTile(aStride, c, cOff, ldc, rows, mask, maskOff, t);
         switch (packRows(rows)) {
             case 2 -> tile2x2Taps(a, aOff, aStride, aTap, kLen, b, rowOff, col, t);
             case 4 -> tile4x2Taps(a, aOff, aStride, aTap, kLen, b, rowOff, col, t);
