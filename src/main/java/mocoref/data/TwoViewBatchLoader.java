@@ -3,6 +3,7 @@ package mocoref.data;
 import java.io.Closeable;
 import java.util.ArrayDeque;
 import java.util.Iterator;
+import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.SplittableRandom;
 import java.util.concurrent.CancellationException;
@@ -10,6 +11,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -42,6 +44,7 @@ public final class TwoViewBatchLoader implements Closeable {
     private final long seed;
     private final int prefetch;
     private final ExecutorService pool;
+    private final WorkerThreads workers = new WorkerThreads();
 
     /** Batches scheduled ahead, in consumption order. */
     private final ArrayDeque<Scheduled> ahead = new ArrayDeque<>();
@@ -78,7 +81,7 @@ public final class TwoViewBatchLoader implements Closeable {
         this.batchSize = batchSize;
         this.seed = seed;
         this.prefetch = prefetch;
-        this.pool = Executors.newFixedThreadPool(threads, new WorkerThreads());
+        this.pool = Executors.newFixedThreadPool(threads, workers);
     }
 
     /** Full batches per epoch: {@code n / batchSize}, the rest dropped. */
@@ -155,9 +158,17 @@ public final class TwoViewBatchLoader implements Closeable {
         pool.shutdownNow();
         try {
             pool.awaitTermination(10, TimeUnit.SECONDS);
+            // The pool reports termination from inside its last worker, a moment before that thread
+            // ends; joining the threads makes "close() returned" mean "no worker is left".
+            for (Thread t : workers.created()) t.join(TimeUnit.SECONDS.toMillis(10));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** The worker threads this loader started (for tests that check close() left none alive). */
+    List<Thread> workerThreads() {
+        return workers.created();
     }
 
     private void topUp() {
@@ -243,12 +254,18 @@ public final class TwoViewBatchLoader implements Closeable {
         private static final AtomicInteger POOLS = new AtomicInteger();
         private final int pool = POOLS.incrementAndGet();
         private final AtomicInteger count = new AtomicInteger();
+        private final List<Thread> created = new CopyOnWriteArrayList<>();
 
         @Override
         public Thread newThread(Runnable r) {
             Thread t = new Thread(r, "moco-data-" + pool + "-" + count.incrementAndGet());
             t.setDaemon(true);
+            created.add(t);
             return t;
+        }
+
+        List<Thread> created() {
+            return List.copyOf(created);
         }
     }
 }

@@ -136,9 +136,11 @@ class TwoViewBatchLoaderTest {
         loader.close();
         assertThrows(IllegalStateException.class, it::next);
         assertThrows(IllegalStateException.class, () -> loader.epoch(1));
-        // Every loader in these tests is closed, and close() waits for its workers, so none may be left.
-        assertTrue(Thread.getAllStackTraces().keySet().stream().noneMatch(t -> t.isAlive() && t.getName().startsWith("moco-data-")),
-                "worker threads still alive after close()");
+        // close() waits for its workers, so none of this loader's may be left (other tests' loaders,
+        // in the same JVM, are not this test's business).
+        List<Thread> workers = loader.workerThreads();
+        assertFalse(workers.isEmpty(), "the loader started no worker");
+        assertTrue(workers.stream().noneMatch(Thread::isAlive), "worker threads still alive after close()");
     }
 
     @Test
