@@ -214,6 +214,43 @@ final class CpuConv2d implements Device.Conv2d {
     private final WorkerPool.Task compactForwardTask = this::compactForwardTile;
     private final WorkerPool.Task compactDataGradTask = this::compactDataGradTile;
     private final WorkerPool.Task compactStridedTask = this::compactStridedTiles;
+    private final WorkerPool.Task phaseForwardTask = this::phaseForwardTiles;
+
+    /**
+     * A stride-2 3x3 convolution's forward by phases: the input's four phase planes (even and odd
+     * rows by even and odd columns), each in the output's layout, make every tap a constant shift of
+     * at most one row and one column within one phase plane, as a stride-1 convolution's taps are
+     * within its input. So each task gathers a window of the four phase planes of every channel (4
+     * values per channel and position, where the im2col panel gathered 9) and its tiles read B from
+     * it in place. Same products in the same order as the gathered panel (the padding taps add exact
+     * zeros): same bits. It computes the output's border positions and padding taps, which the
+     * compact strided forward skips, so it is taken where the output's border is at most
+     * {@link #PHASE_BORDER} of its layout.
+     */
+    private final boolean phaseForward;
+    /**
+     * ConvTiming, batch 256, 2 threads, forward ms before (the compact strided forward) / by phases,
+     * each pair alternating in separate processes (docs/performance.md, sixteenth sitting). AVX-512:
+     * 16 -> 32 @28 5.7, 5.4 / 3.7, 3.5; 32 -> 64 @28 13.4-13.5 / 9.7-9.95; 64 -> 128 @28 37.3, 36.8 / 29.9, 29.0;
+     * 64 -> 128 @14 10.2-11.1 / 8.2-9.9; 128 -> 256 @14 35.2, 36.0 / 29.1, 28.9. With -XX:UseAVX=2: 16 -> 32 @28
+     * 7.5, 7.6 / 5.5, 5.4; 32 -> 64 @28 18.5, 18.2 / 15.2, 14.7; 64 -> 128 @14 level (14.5, 14.3 / 14.4, 14.7).
+     * With 4x4 outputs (border 0.36) slower: 128 -> 256 @7 9.3-9.6 / 11.2-11.4, 256 -> 512 @7 41.3-42.4 /
+     * 49.9-50.4, AVX2 128 -> 256 @7 17.7-18.3 / 24.8-26.1. Outputs of 14x14 (border 0.13) and 7x7 (0.23)
+     * take it, 4x4 not. (The strided 1x1 the same way measured level: it keeps its panel.)
+     */
+    static final double PHASE_BORDER = 0.3;
+    /** Phase planes per input channel (4, or 1 for a 1x1); per tap t = (c, u, v) where it reads in a task's phase window. */
+    private final int phases;
+    private final int[] phaseTapOffset;
+    /**
+     * Per phase (a, b) and output position q, where its phase plane's value lies relative to an
+     * input channel's first position: q's centre-tap source position, a rows and b columns on; -1
+     * (the channel row's zero lead) on the output's border, so the gather needs no branch.
+     */
+    private final int[][] phaseSource;
+    private final int phaseHalo, phaseWindowRow;
+    private final float[][] phaseWindow;
+
     private final WorkerPool.Task outputGapsTask = this::zeroOutputGaps;
     private final WorkerPool.Task inputGapsTask = this::zeroInputGaps;
     private final WorkerPool.Task packTask = this::packTile;
@@ -227,15 +264,21 @@ final class CpuConv2d implements Device.Conv2d {
 
     /** A convolution of {@code shape} from activations in {@code src} to {@code dst} (its output geometry), W from {@code w}. */
     CpuConv2d(Device.ConvShape shape, ParamRef w, Plane src, Plane dst, Kernels kernels, WorkerPool pool, CpuDevice device) {
-        this(shape, w, src, dst, kernels, pool, device, COMPACT_MARGIN);
+        this(shape, w, src, dst, kernels, pool, device, COMPACT_MARGIN, PHASE_BORDER);
     }
 
     /**
      * With the compact path's margin given: 0 takes it wherever it can, infinity never, also not
-     * for the strided forward ({@link #compactStrided}). For tests.
+     * for the strided forward ({@link #compactStrided}); never by phases. For tests.
      */
     CpuConv2d(Device.ConvShape shape, ParamRef w, Plane src, Plane dst, Kernels kernels, WorkerPool pool, CpuDevice device,
               double compactMargin) {
+        this(shape, w, src, dst, kernels, pool, device, compactMargin, -1);
+    }
+
+    /** With the compact path's margin and the phase forward's largest output border (-1: never, 1: always) given. For tests. */
+    CpuConv2d(Device.ConvShape shape, ParamRef w, Plane src, Plane dst, Kernels kernels, WorkerPool pool, CpuDevice device,
+              double compactMargin, double phaseBorder) {
         int in = shape.in(), out = shape.out(), kernel = shape.kernel();
         boolean trainable = w.trainable();
         this.inChannels = in;
@@ -285,7 +328,10 @@ final class CpuConv2d implements Device.Conv2d {
             for (int o = 0; o < out; o++) dyOffset[o] = o * dst.rowLength() + dst.lead();
         }
         srcPos = direct ? null : sourcePositions();
-        compactStrided = srcPos != null && out <= taps && compactMargin != Double.POSITIVE_INFINITY;
+        double outputBorder = 1 - (double) dst.h() * dst.w() / dst.imageStride();
+        phaseForward = srcPos != null && stride == 2 && kernel == 3 && padding == 1
+                && outputBorder <= phaseBorder;
+        compactStrided = srcPos != null && out <= taps && compactMargin != Double.POSITIVE_INFINITY && !phaseForward;
         residues = trainable && srcPos != null ? residues() : null;
         residuesCover = residues != null && covered(residues) == (long) src.n() * src.h() * src.w();
         residueResult = residues != null ? WorkerPool.scratch(pool.threads(), mr * nr) : null;
@@ -319,6 +365,22 @@ final class CpuConv2d implements Device.Conv2d {
         for (int k = 0; k < windowDyOffset.length; k++) {
             int u = k % kk / kernel, v = k % kernel; // row k = (o, u, v) reads dY at the mirrored shift
             windowDyOffset[k] = k / kk * windowRow + halo + (padding - u) * dst.rowStride() + (padding - v);
+        }
+        phases = phaseForward ? (kernel == 3 ? 4 : 1) : 0;
+        phaseHalo = phaseForward && kernel == 3 ? dst.rowStride() + 1 : 0;
+        phaseWindowRow = phaseForward ? Plane.oddLines(taskWidth + 2 * phaseHalo) : 0;
+        phaseWindow = phaseForward ? WorkerPool.scratch(pool.threads(), in * phases * phaseWindowRow) : null;
+        phaseSource = new int[phases][];
+        for (int phase = 0; phase < phases; phase++) {
+            int shift = phase / 2 * src.rowStride() + phase % 2;
+            phaseSource[phase] = new int[dst.span()];
+            for (int q = 0; q < dst.span(); q++) phaseSource[phase][q] = dst.mask()[q] != 0f ? srcPos[q] + shift : -1;
+        }
+        phaseTapOffset = new int[phaseForward ? taps : 0];
+        for (int t = 0; t < phaseTapOffset.length; t++) {
+            int c = t / kk, iu = t % kk / kernel - padding, iv = t % kernel - padding;
+            int phase = phases == 1 ? 0 : Math.floorMod(iu, 2) * 2 + Math.floorMod(iv, 2);
+            phaseTapOffset[t] = (c * phases + phase) * phaseWindowRow + phaseHalo + Math.floorDiv(iu, 2) * dst.rowStride() + Math.floorDiv(iv, 2);
         }
         outputGaps = compactForward || compactStrided ? dst.borderPositions() : null;
         inputGaps = compactDataGrad || residues != null ? src.borderPositions() : null;
@@ -522,6 +584,10 @@ final class CpuConv2d implements Device.Conv2d {
         pool.forEach(outRows.count(), packTask);
         col = device.col();
         if (!direct && srcPos == null) pool.forEach(taps, im2colTask);
+        if (phaseForward) {
+            pool.forEach(taskCount(dst), phaseForwardTask);
+            return;
+        }
         if (compactForward || compactStrided) {
             pool.forEach(outChannels, outputGapsTask);
             if (compactStrided) pool.forEach((compact.length / nr + tilesPerTask - 1) / tilesPerTask, compactStridedTask);
@@ -640,6 +706,35 @@ final class CpuConv2d implements Device.Conv2d {
             int bCol = direct || panel != null ? q - start : q; // B from a per-task copy
             for (int mt = 0; mt < outRows.count(); mt++) {
                 kernels.tile(packedW, outRows.offset(mt, taps), outRows.stride(mt), taps, b, rowOffset, bCol,
+                        y, outRows.first(mt) * ld + dst.lead() + q, ld, outRows.rows(mt), false, dst.mask(), q, tileScratch[worker]);
+            }
+        }
+    }
+
+    /**
+     * The phase forward's positions [task * tilesPerTask * nr, ...): their window of every phase
+     * plane, gathered from x (phase (a, b) at output position q: x at the source position q reads
+     * at its centre tap, a rows and b columns on, which is in the image or on the input's zero
+     * border; zero at the output's border and beyond its span), then the tiles in place.
+     */
+    private void phaseForwardTiles(int task, int worker) {
+        int start = task * tilesPerTask * nr, end = Math.min(dst.span(), (task + 1) * tilesPerTask * nr);
+        int first = start - phaseHalo, len = end - start + 2 * phaseHalo, span = dst.span(), ld = dst.rowLength();
+        int inside0 = Math.max(0, -first), inside1 = Math.min(len, span - first);
+        float[] w = phaseWindow[worker];
+        for (int c = 0; c < inChannels; c++) {
+            int from = c * src.rowLength() + src.lead();
+            for (int phase = 0; phase < phases; phase++) {
+                int row = (c * phases + phase) * phaseWindowRow, to = row - first;
+                int[] source = phaseSource[phase];
+                java.util.Arrays.fill(w, row, row + inside0, 0f);
+                for (int q = first + inside0; q < first + inside1; q++) w[to + q] = x[from + source[q]];
+                java.util.Arrays.fill(w, row + inside1, row + len, 0f);
+            }
+        }
+        for (int q = start; q < end; q += nr) {
+            for (int mt = 0; mt < outRows.count(); mt++) {
+                kernels.tile(packedW, outRows.offset(mt, taps), outRows.stride(mt), taps, w, phaseTapOffset, q - start,
                         y, outRows.first(mt) * ld + dst.lead() + q, ld, outRows.rows(mt), false, dst.mask(), q, tileScratch[worker]);
             }
         }

@@ -94,6 +94,44 @@ class CompactConvolutionTest {
         }
     }
 
+    /**
+     * The stride-2 3x3 forward by phase planes gives the bits of the gathered one over the whole
+     * span, with the output's border zero: odd and even sizes (an odd input's last phase row reads
+     * the input's border), ragged channel tiles, several tasks.
+     */
+    @Test
+    void phaseForwardGivesTheSpanBits() {
+        WorkerPool pool = WorkerPool.shared(2);
+        CpuDevice device = new CpuDevice(Kernels.INSTANCE, pool);
+        Random rng = new Random(13);
+        // in, out, kernel, n, h, w (3x3, stride 2, padding 1)
+        int[][] cases = {{20, 13, 3, 3, 9, 7}, {16, 40, 3, 2, 8, 8}, {9, 17, 3, 3, 5, 5}, {16, 24, 3, 5, 28, 28}, {3, 5, 3, 1, 2, 3},
+                {32, 16, 3, 3, 14, 14}, {17, 9, 3, 2, 7, 7}, {8, 33, 3, 4, 6, 9}};
+        for (int[] s : cases) {
+            String tag = Arrays.toString(s);
+            int k = s[2];
+            Device.ConvShape shape = new Device.ConvShape(s[0], s[1], k, 2, k / 2, s[3], s[4], s[5]);
+            int wn = s[0] * s[1] * k * k;
+            Buffer weights = device.buffer(wn), grad = device.buffer(wn);
+            float[] w = new float[wn];
+            for (int i = 0; i < wn; i++) w[i] = (float) rng.nextGaussian();
+            device.write(w, 0, weights, 0, wn);
+            ParamRef param = new ParamRef(weights, grad, 0, wn);
+            Plane from = device.plane(s[3], s[4], s[5]), to = device.plane(s[3], shape.outH(), shape.outW());
+            CpuConv2d phases = new CpuConv2d(shape, param, from, to, Kernels.INSTANCE, pool, device, Double.POSITIVE_INFINITY, 1);
+            CpuConv2d span = new CpuConv2d(shape, param, from, to, Kernels.INSTANCE, pool, device, Double.POSITIVE_INFINITY, -1);
+            Activation x = images(device, rng, s[3], s[0], s[4], s[5]);
+            Activation[] y = {device.activation(s[3], s[1], shape.outH(), shape.outW()), device.activation(s[3], s[1], shape.outH(), shape.outW())};
+            CpuConv2d[] convs = {phases, span};
+            for (int i = 0; i < 2; i++) {
+                fillImagesAndBorder(y[i], 7f);
+                convs[i].forward(x, y[i]);
+            }
+            assertArrayEquals(CpuDevice.data(y[1]), CpuDevice.data(y[0]), 0f, "phase forward " + tag);
+            CpuKernelTest.assertPaddingZero(y[0], "phase forward " + tag);
+        }
+    }
+
     /** Every position of the images' strides (the images and their border column and row), as another layer's values would. */
     static void fillImagesAndBorder(Activation a, float v) {
         CpuDevice.CpuActivation c = (CpuDevice.CpuActivation) a;
