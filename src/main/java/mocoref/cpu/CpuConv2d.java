@@ -348,7 +348,7 @@ final class CpuConv2d implements Device.Conv2d {
         int shortTasks = positionTiles >= 8 * 16 * pool.threads() ? 8 : 4;
         tilesPerTask = direct && in <= 16 ? Math.max(shortTasks, Math.min(128, positionTiles / (4 * pool.threads()))) : shortTasks;
         int taskWidth = tilesPerTask * nr;
-        panel = srcPos != null ? WorkerPool.scratch(pool.threads(), taps * taskWidth) : null;
+        panel = srcPos != null && !phaseForward ? WorkerPool.scratch(pool.threads(), taps * taskWidth) : null;
         panelRowOffset = new int[taps];
         for (int t = 0; t < taps; t++) panelRowOffset[t] = t * taskWidth;
         double border = 1 - (double) dst.h() * dst.w() / dst.imageStride();
