@@ -65,30 +65,13 @@ class CompactConvolutionTest {
      */
     @Test
     void stridedForwardAtImagePositionsGivesTheSpanBits() {
-        WorkerPool pool = WorkerPool.shared(2);
-        CpuDevice device = new CpuDevice(Kernels.INSTANCE, pool);
         Random rng = new Random(12);
         // in, out, n, h, w (3x3, stride 2, padding 1)
         int[][] cases = {{20, 13, 3, 9, 7}, {16, 40, 2, 8, 8}, {9, 17, 3, 5, 5}, {16, 24, 5, 28, 28}, {3, 5, 1, 2, 3}};
         for (int[] s : cases) {
+            // compact (margin 0) against the whole span (infinity), neither by phases
+            Activation[] y = stridedForwards(rng, s, new double[][] {{0, -1}, {Double.POSITIVE_INFINITY, -1}});
             String tag = Arrays.toString(s);
-            Device.ConvShape shape = new Device.ConvShape(s[0], s[1], 3, 2, 1, s[2], s[3], s[4]);
-            int wn = s[0] * s[1] * 9;
-            Buffer weights = device.buffer(wn), grad = device.buffer(wn);
-            float[] w = new float[wn];
-            for (int i = 0; i < wn; i++) w[i] = (float) rng.nextGaussian();
-            device.write(w, 0, weights, 0, wn);
-            ParamRef param = new ParamRef(weights, grad, 0, wn);
-            Plane from = device.plane(s[2], s[3], s[4]), to = device.plane(s[2], shape.outH(), shape.outW());
-            CpuConv2d compact = new CpuConv2d(shape, param, from, to, Kernels.INSTANCE, pool, device, 0);
-            CpuConv2d span = new CpuConv2d(shape, param, from, to, Kernels.INSTANCE, pool, device, Double.POSITIVE_INFINITY);
-            Activation x = images(device, rng, s[2], s[0], s[3], s[4]);
-            Activation[] y = {device.activation(s[2], s[1], shape.outH(), shape.outW()), device.activation(s[2], s[1], shape.outH(), shape.outW())};
-            CpuConv2d[] convs = {compact, span};
-            for (int i = 0; i < 2; i++) {
-                fillImagesAndBorder(y[i], 7f);
-                convs[i].forward(x, y[i]);
-            }
             assertArrayEquals(CpuDevice.data(y[1]), CpuDevice.data(y[0]), 0f, "strided forward " + tag);
             CpuKernelTest.assertPaddingZero(y[0], "compact strided forward " + tag);
         }
@@ -101,35 +84,44 @@ class CompactConvolutionTest {
      */
     @Test
     void phaseForwardGivesTheSpanBits() {
-        WorkerPool pool = WorkerPool.shared(2);
-        CpuDevice device = new CpuDevice(Kernels.INSTANCE, pool);
         Random rng = new Random(13);
-        // in, out, kernel, n, h, w (3x3, stride 2, padding 1)
-        int[][] cases = {{20, 13, 3, 3, 9, 7}, {16, 40, 3, 2, 8, 8}, {9, 17, 3, 3, 5, 5}, {16, 24, 3, 5, 28, 28}, {3, 5, 3, 1, 2, 3},
-                {32, 16, 3, 3, 14, 14}, {17, 9, 3, 2, 7, 7}, {8, 33, 3, 4, 6, 9}};
+        // in, out, n, h, w (3x3, stride 2, padding 1)
+        int[][] cases = {{20, 13, 3, 9, 7}, {16, 40, 2, 8, 8}, {9, 17, 3, 5, 5}, {16, 24, 5, 28, 28}, {3, 5, 1, 2, 3},
+                {32, 16, 3, 14, 14}, {17, 9, 2, 7, 7}, {8, 33, 4, 6, 9}};
         for (int[] s : cases) {
+            // by phases (border limit 1: always) against the whole span
+            Activation[] y = stridedForwards(rng, s, new double[][] {{Double.POSITIVE_INFINITY, 1}, {Double.POSITIVE_INFINITY, -1}});
             String tag = Arrays.toString(s);
-            int k = s[2];
-            Device.ConvShape shape = new Device.ConvShape(s[0], s[1], k, 2, k / 2, s[3], s[4], s[5]);
-            int wn = s[0] * s[1] * k * k;
-            Buffer weights = device.buffer(wn), grad = device.buffer(wn);
-            float[] w = new float[wn];
-            for (int i = 0; i < wn; i++) w[i] = (float) rng.nextGaussian();
-            device.write(w, 0, weights, 0, wn);
-            ParamRef param = new ParamRef(weights, grad, 0, wn);
-            Plane from = device.plane(s[3], s[4], s[5]), to = device.plane(s[3], shape.outH(), shape.outW());
-            CpuConv2d phases = new CpuConv2d(shape, param, from, to, Kernels.INSTANCE, pool, device, Double.POSITIVE_INFINITY, 1);
-            CpuConv2d span = new CpuConv2d(shape, param, from, to, Kernels.INSTANCE, pool, device, Double.POSITIVE_INFINITY, -1);
-            Activation x = images(device, rng, s[3], s[0], s[4], s[5]);
-            Activation[] y = {device.activation(s[3], s[1], shape.outH(), shape.outW()), device.activation(s[3], s[1], shape.outH(), shape.outW())};
-            CpuConv2d[] convs = {phases, span};
-            for (int i = 0; i < 2; i++) {
-                fillImagesAndBorder(y[i], 7f);
-                convs[i].forward(x, y[i]);
-            }
             assertArrayEquals(CpuDevice.data(y[1]), CpuDevice.data(y[0]), 0f, "phase forward " + tag);
             CpuKernelTest.assertPaddingZero(y[0], "phase forward " + tag);
         }
+    }
+
+    /**
+     * The forward of a 3x3 stride-2 convolution of shape {in, out, n, h, w} by each {compact margin,
+     * phase border limit}, on one set of weights and one input, each into an output whose images and
+     * border held 7 before.
+     */
+    private static Activation[] stridedForwards(Random rng, int[] s, double[][] ways) {
+        WorkerPool pool = WorkerPool.shared(2);
+        CpuDevice device = new CpuDevice(Kernels.INSTANCE, pool);
+        Device.ConvShape shape = new Device.ConvShape(s[0], s[1], 3, 2, 1, s[2], s[3], s[4]);
+        int wn = s[0] * s[1] * 9;
+        Buffer weights = device.buffer(wn), grad = device.buffer(wn);
+        float[] w = new float[wn];
+        for (int i = 0; i < wn; i++) w[i] = (float) rng.nextGaussian();
+        device.write(w, 0, weights, 0, wn);
+        ParamRef param = new ParamRef(weights, grad, 0, wn);
+        Plane from = device.plane(s[2], s[3], s[4]), to = device.plane(s[2], shape.outH(), shape.outW());
+        Activation x = images(device, rng, s[2], s[0], s[3], s[4]);
+        Activation[] y = new Activation[ways.length];
+        for (int i = 0; i < ways.length; i++) {
+            CpuConv2d conv = new CpuConv2d(shape, param, from, to, Kernels.INSTANCE, pool, device, ways[i][0], ways[i][1]);
+            y[i] = device.activation(s[2], s[1], shape.outH(), shape.outW());
+            fillImagesAndBorder(y[i], 7f); // the border too: a path that skips it must zero it
+            conv.forward(x, y[i]);
+        }
+        return y;
     }
 
     /** Every position of the images' strides (the images and their border column and row), as another layer's values would. */
