@@ -239,7 +239,7 @@ final class CpuConv2d implements Device.Conv2d {
      * take it, 4x4 not. (The strided 1x1 the same way measured level: it keeps its panel.)
      */
     static final double PHASE_BORDER = 0.3;
-    /** Phase planes per input channel (4, or 1 for a 1x1); per tap t = (c, u, v) where it reads in a task's phase window. */
+    /** Phase planes per input channel (4; 0 without the phase forward); per tap t = (c, u, v) where it reads in a task's phase window. */
     private final int phases;
     private final int[] phaseTapOffset;
     /**
@@ -366,8 +366,8 @@ final class CpuConv2d implements Device.Conv2d {
             int u = k % kk / kernel, v = k % kernel; // row k = (o, u, v) reads dY at the mirrored shift
             windowDyOffset[k] = k / kk * windowRow + halo + (padding - u) * dst.rowStride() + (padding - v);
         }
-        phases = phaseForward ? (kernel == 3 ? 4 : 1) : 0;
-        phaseHalo = phaseForward && kernel == 3 ? dst.rowStride() + 1 : 0;
+        phases = phaseForward ? 4 : 0;
+        phaseHalo = phaseForward ? dst.rowStride() + 1 : 0;
         phaseWindowRow = phaseForward ? Plane.oddLines(taskWidth + 2 * phaseHalo) : 0;
         phaseWindow = phaseForward ? WorkerPool.scratch(pool.threads(), in * phases * phaseWindowRow) : null;
         phaseSource = new int[phases][];
@@ -379,7 +379,7 @@ final class CpuConv2d implements Device.Conv2d {
         phaseTapOffset = new int[phaseForward ? taps : 0];
         for (int t = 0; t < phaseTapOffset.length; t++) {
             int c = t / kk, iu = t % kk / kernel - padding, iv = t % kernel - padding;
-            int phase = phases == 1 ? 0 : Math.floorMod(iu, 2) * 2 + Math.floorMod(iv, 2);
+            int phase = Math.floorMod(iu, 2) * 2 + Math.floorMod(iv, 2); // tap u reads row 2i + u - 1 = 2(i + floorDiv(iu, 2)) + floorMod(iu, 2)
             phaseTapOffset[t] = (c * phases + phase) * phaseWindowRow + phaseHalo + Math.floorDiv(iu, 2) * dst.rowStride() + Math.floorDiv(iv, 2);
         }
         outputGaps = compactForward || compactStrided ? dst.borderPositions() : null;
