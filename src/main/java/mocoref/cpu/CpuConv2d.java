@@ -239,8 +239,9 @@ final class CpuConv2d implements Device.Conv2d {
      * take it, 4x4 not. (The strided 1x1 the same way measured level: it keeps its panel.)
      */
     static final double PHASE_BORDER = 0.3;
-    /** Phase planes per input channel (4; 0 without the phase forward); per tap t = (c, u, v) where it reads in a task's phase window. */
-    private final int phases;
+    /** Phase planes per input channel. */
+    private static final int PHASES = 4;
+    /** Per tap t = (c, u, v), where it reads in a task's phase window. */
     private final int[] phaseTapOffset;
     /**
      * Per phase (a, b) and output position q, where its phase plane's value lies relative to an
@@ -366,12 +367,11 @@ final class CpuConv2d implements Device.Conv2d {
             int u = k % kk / kernel, v = k % kernel; // row k = (o, u, v) reads dY at the mirrored shift
             windowDyOffset[k] = k / kk * windowRow + halo + (padding - u) * dst.rowStride() + (padding - v);
         }
-        phases = phaseForward ? 4 : 0;
         phaseHalo = phaseForward ? dst.rowStride() + 1 : 0;
         phaseWindowRow = phaseForward ? Plane.oddLines(taskWidth + 2 * phaseHalo) : 0;
-        phaseWindow = phaseForward ? WorkerPool.scratch(pool.threads(), in * phases * phaseWindowRow) : null;
-        phaseSource = new int[phases][];
-        for (int phase = 0; phase < phases; phase++) {
+        phaseWindow = phaseForward ? WorkerPool.scratch(pool.threads(), in * PHASES * phaseWindowRow) : null;
+        phaseSource = new int[phaseForward ? PHASES : 0][];
+        for (int phase = 0; phase < phaseSource.length; phase++) {
             int shift = phase / 2 * src.rowStride() + phase % 2;
             phaseSource[phase] = new int[dst.span()];
             for (int q = 0; q < dst.span(); q++) phaseSource[phase][q] = dst.mask()[q] != 0f ? srcPos[q] + shift : -1;
@@ -380,7 +380,7 @@ final class CpuConv2d implements Device.Conv2d {
         for (int t = 0; t < phaseTapOffset.length; t++) {
             int c = t / kk, iu = t % kk / kernel - padding, iv = t % kernel - padding;
             int phase = Math.floorMod(iu, 2) * 2 + Math.floorMod(iv, 2); // tap u reads row 2i + u - 1 = 2(i + floorDiv(iu, 2)) + floorMod(iu, 2)
-            phaseTapOffset[t] = (c * phases + phase) * phaseWindowRow + phaseHalo + Math.floorDiv(iu, 2) * dst.rowStride() + Math.floorDiv(iv, 2);
+            phaseTapOffset[t] = (c * PHASES + phase) * phaseWindowRow + phaseHalo + Math.floorDiv(iu, 2) * dst.rowStride() + Math.floorDiv(iv, 2);
         }
         outputGaps = compactForward || compactStrided ? dst.borderPositions() : null;
         inputGaps = compactDataGrad || residues != null ? src.borderPositions() : null;
@@ -697,15 +697,19 @@ final class CpuConv2d implements Device.Conv2d {
 
     private void forwardTiles(int task, int worker) {
         int start = task * tilesPerTask * nr, end = Math.min(dst.span(), (task + 1) * tilesPerTask * nr);
-        int ld = dst.rowLength();
         float[] b = direct ? window[worker] : panel != null ? panel[worker] : col;
         int[] rowOffset = direct ? windowTapOffset : panel != null ? panelRowOffset : tapOffset;
         if (direct) copyWindow(x, src, inChannels, start, end, b);
         if (panel != null) gatherPanel(srcPos, start, end, b);
+        forwardProducts(b, rowOffset, direct || panel != null ? start : 0, start, end, worker); // B from a per-task copy, or the span's im2col
+    }
+
+    /** y's positions [start, end) of every output channel: the tiles over every tap, B's row k at rowOffset[k] + q - bStart. */
+    private void forwardProducts(float[] b, int[] rowOffset, int bStart, int start, int end, int worker) {
+        int ld = dst.rowLength();
         for (int q = start; q < end; q += nr) {
-            int bCol = direct || panel != null ? q - start : q; // B from a per-task copy
             for (int mt = 0; mt < outRows.count(); mt++) {
-                kernels.tile(packedW, outRows.offset(mt, taps), outRows.stride(mt), taps, b, rowOffset, bCol,
+                kernels.tile(packedW, outRows.offset(mt, taps), outRows.stride(mt), taps, b, rowOffset, q - bStart,
                         y, outRows.first(mt) * ld + dst.lead() + q, ld, outRows.rows(mt), false, dst.mask(), q, tileScratch[worker]);
             }
         }
@@ -719,25 +723,20 @@ final class CpuConv2d implements Device.Conv2d {
      */
     private void phaseForwardTiles(int task, int worker) {
         int start = task * tilesPerTask * nr, end = Math.min(dst.span(), (task + 1) * tilesPerTask * nr);
-        int first = start - phaseHalo, len = end - start + 2 * phaseHalo, span = dst.span(), ld = dst.rowLength();
+        int first = start - phaseHalo, len = end - start + 2 * phaseHalo, span = dst.span();
         int inside0 = Math.max(0, -first), inside1 = Math.min(len, span - first);
         float[] w = phaseWindow[worker];
         for (int c = 0; c < inChannels; c++) {
             int from = c * src.rowLength() + src.lead();
-            for (int phase = 0; phase < phases; phase++) {
-                int row = (c * phases + phase) * phaseWindowRow, to = row - first;
+            for (int phase = 0; phase < PHASES; phase++) {
+                int row = (c * PHASES + phase) * phaseWindowRow, to = row - first;
                 int[] source = phaseSource[phase];
                 java.util.Arrays.fill(w, row, row + inside0, 0f);
                 for (int q = first + inside0; q < first + inside1; q++) w[to + q] = x[from + source[q]];
                 java.util.Arrays.fill(w, row + inside1, row + len, 0f);
             }
         }
-        for (int q = start; q < end; q += nr) {
-            for (int mt = 0; mt < outRows.count(); mt++) {
-                kernels.tile(packedW, outRows.offset(mt, taps), outRows.stride(mt), taps, w, phaseTapOffset, q - start,
-                        y, outRows.first(mt) * ld + dst.lead() + q, ld, outRows.rows(mt), false, dst.mask(), q, tileScratch[worker]);
-            }
-        }
+        forwardProducts(w, phaseTapOffset, start, start, end, worker);
     }
 
     /** Positions [start - halo, end + halo) of each of the first {@code channels} channel rows of {@code from} into a task's window. */
