@@ -29,6 +29,8 @@ import mocoref.device.ParamRef;
  *     input value is stored once where it lies (the 7x7 stem: W^T dY into the whole-span buffer and
  *     a col2im). The weight gradient reads the input in place through {@link #srcPos}, without im2col.</li>
  * </ul>
+ * 3x3 stride-1 convolutions of at least {@link #WINOGRAD_FROM} channels in and out (the deep
+ * stages) take their forward and data gradient by Winograd's F(2x2, 3x3) instead ({@link Winograd}).
  * Every product is parallel over tiles of output positions (forward, data gradient) or over a
  * fixed split of the positions, one partial sum per part (weight gradient: reproducible for a
  * given thread count).
@@ -163,7 +165,7 @@ final class CpuConv2d implements Device.Conv2d {
      * 512 at 4x4 (5.8) are level, and on AVX2 128 -> 128 at 4x4 (2.9) is still faster compact: so
      * the margin went from 1.4 to 1.5.
      */
-    private static final double COMPACT_MARGIN = 1.5;
+    static final double COMPACT_MARGIN = 1.5;
     /**
      * The compact path's positions grouped by the taps that reach into the image, so that a tile
      * multiplies only those: at a 4x4 map a third of the 3x3 taps land on the zero border (an
@@ -252,6 +254,27 @@ final class CpuConv2d implements Device.Conv2d {
     private final int phaseHalo, phaseWindowRow;
     private final float[][] phaseWindow;
 
+    /**
+     * A 3x3 stride-1 convolution with at least {@link CpuDevice#winogradFrom} channels in and out: its
+     * forward and data gradient by Winograd's F(2x2, 3x3) ({@link Winograd}); null otherwise. (Its
+     * weight gradient stays the direct one.)
+     */
+    private final Winograd winogradForward, winogradDataGrad;
+    /**
+     * ConvTiming, batch 256, 2 threads, forward / data gradient ms, direct against Winograd, in
+     * separate processes one after the other (docs/performance.md, seventeenth sitting). AVX-512:
+     * 512 -> 512 @4 51.1 / 52.2 against 42.9 / 42.0; 256 -> 256 @7 50.8 / 51.1 against 38.0 / 37.6;
+     * 256 -> 256 @4 15.0 / 15.5 against 12.1 / 12.0; 128 -> 128 @14 44.3 / 44.1 against 41.0 / 41.0;
+     * 128 -> 128 @4 4.9 / 5.0 against 4.4 / 4.5; 128 -> 128 @7 level (11.8 / 11.9 against 11.6 / 11.6);
+     * 64 -> 64 @14 10.7 / 10.8 against 13.8 / 13.8 and 64 -> 64 @7 3.1 against 5.7: slower, the
+     * transforms and the short products (64 channels a reduction) weigh more. With -XX:UseAVX=2:
+     * 128 -> 128 @14 90.3 / 89.2 against 72.5 / 72.4; @7 30.9 / 28.7 against 18.1 / 19.4; @4 7.7 / 7.6
+     * against 6.2 / 6.0; 256 -> 256 @7 90.6 / 91.3 against 67.9 / 68.6; @4 27.4 / 26.9 against
+     * 20.0 / 19.9; 512 -> 512 @4 88.4 / 93.1 against 75.4 / 77.9; 64 -> 64 @14 22.1 / 22.2 against
+     * 26.4 / 25.6. So from 128 channels on.
+     */
+    static final int WINOGRAD_FROM = 128;
+
     private final WorkerPool.Task outputGapsTask = this::zeroOutputGaps;
     private final WorkerPool.Task inputGapsTask = this::zeroInputGaps;
     private final WorkerPool.Task packTask = this::packTile;
@@ -265,7 +288,7 @@ final class CpuConv2d implements Device.Conv2d {
 
     /** A convolution of {@code shape} from activations in {@code src} to {@code dst} (its output geometry), W from {@code w}. */
     CpuConv2d(Device.ConvShape shape, ParamRef w, Plane src, Plane dst, Kernels kernels, WorkerPool pool, CpuDevice device) {
-        this(shape, w, src, dst, kernels, pool, device, COMPACT_MARGIN, PHASE_BORDER);
+        this(shape, w, src, dst, kernels, pool, device, COMPACT_MARGIN, PHASE_BORDER, device.winogradFrom());
     }
 
     /**
@@ -277,9 +300,19 @@ final class CpuConv2d implements Device.Conv2d {
         this(shape, w, src, dst, kernels, pool, device, compactMargin, -1);
     }
 
-    /** With the compact path's margin and the phase forward's largest output border (-1: never, 1: always) given. For tests. */
+    /** With the compact path's margin and the phase forward's largest output border (-1: never, 1: always) given; never by Winograd. For tests. */
     CpuConv2d(Device.ConvShape shape, ParamRef w, Plane src, Plane dst, Kernels kernels, WorkerPool pool, CpuDevice device,
               double compactMargin, double phaseBorder) {
+        this(shape, w, src, dst, kernels, pool, device, compactMargin, phaseBorder, Integer.MAX_VALUE);
+    }
+
+    /**
+     * With the compact path's margin, the phase forward's largest output border and the fewest
+     * channels (in and out) at which a 3x3 stride-1 convolution runs by Winograd (1: always,
+     * Integer.MAX_VALUE: never) given. For tests.
+     */
+    CpuConv2d(Device.ConvShape shape, ParamRef w, Plane src, Plane dst, Kernels kernels, WorkerPool pool, CpuDevice device,
+              double compactMargin, double phaseBorder, int winogradFrom) {
         int in = shape.in(), out = shape.out(), kernel = shape.kernel();
         boolean trainable = w.trainable();
         this.inChannels = in;
@@ -301,6 +334,9 @@ final class CpuConv2d implements Device.Conv2d {
         this.direct = stride == 1 && ((kernel == 3 && padding == 1) || (kernel == 1 && padding == 0));
         // A strided or non-3x3 convolution may map one geometry to itself too (stride 2 on 1x1 images).
         if (direct && src != dst) throw new IllegalArgumentException("a direct convolution reads and writes one layout");
+        boolean winograd = direct && kernel == 3 && padding == 1 && Math.min(in, out) >= winogradFrom;
+        winogradForward = winograd ? new Winograd(src, in, out, kernels, pool, device) : null;
+        winogradDataGrad = winograd && trainable ? new Winograd(src, out, in, kernels, pool, device) : null;
         outRows = new RowTiles(out, kernels);
         inRows = new RowTiles(in, kernels);
         tapRows = new RowTiles(taps, kernels);
@@ -353,11 +389,11 @@ final class CpuConv2d implements Device.Conv2d {
         panelRowOffset = new int[taps];
         for (int t = 0; t < taps; t++) panelRowOffset[t] = t * taskWidth;
         double border = 1 - (double) dst.h() * dst.w() / dst.imageStride();
-        compactForward = direct && border > 0 && border >= compactMargin * nr / out;
-        compactDataGrad = direct && trainable && border > 0 && border >= compactMargin * nr / in;
+        compactForward = direct && !winograd && border > 0 && border >= compactMargin * nr / out;
+        compactDataGrad = direct && !winograd && trainable && border > 0 && border >= compactMargin * nr / in;
         halo = direct ? padding * (src.rowStride() + 1) : 0;
         windowRow = Plane.oddLines(taskWidth + 2 * halo);
-        int windowChannels = Math.max(compactForward ? 0 : in, trainable && !compactDataGrad ? out : 0);
+        int windowChannels = winograd ? 0 : Math.max(compactForward ? 0 : in, trainable && !compactDataGrad ? out : 0);
         window = direct && windowChannels > 0 ? WorkerPool.scratch(pool.threads(), windowChannels * windowRow) : null;
         int kk = kernel * kernel;
         windowTapOffset = new int[direct ? taps : 0];
@@ -419,6 +455,11 @@ final class CpuConv2d implements Device.Conv2d {
         }
         compactSource = compactStrided ? new int[compact.length] : null;
         for (int i = 0; compactStrided && i < compact.length; i++) compactSource[i] = srcPos[compact[i]];
+    }
+
+    /** Whether the forward (and data gradient) run by Winograd. */
+    boolean byWinograd() {
+        return winogradForward != null;
     }
 
     /** Which taps read the image at compact position q: the forward's at output position q, the data gradient's at input position q. */
@@ -580,6 +621,10 @@ final class CpuConv2d implements Device.Conv2d {
     void forward(float[] x, float[] y) {
         this.x = x;
         this.y = y;
+        if (winogradForward != null) {
+            winogradForward.run(weight, weightOffset, false, x, y, false);
+            return;
+        }
         packedW = device.packedWeights();
         pool.forEach(outRows.count(), packTask);
         col = device.col();
@@ -817,6 +862,10 @@ final class CpuConv2d implements Device.Conv2d {
         this.dy = dy;
         this.dx = dx;
         this.accumulateDx = accumulateDx;
+        if (winogradDataGrad != null) {
+            winogradDataGrad.run(weight, weightOffset, true, dy, dx, accumulateDx);
+            return;
+        }
         col = device.col();
         packTransposed();
         if (residues != null) {

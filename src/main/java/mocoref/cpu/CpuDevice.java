@@ -36,11 +36,15 @@ public final class CpuDevice implements Device {
      * 256 (the forward's for both encoders, the data gradient's for the query's).
      */
     private final SharedArray packedWeights = new SharedArray("the packed weights of a convolution");
+    /** Per worker, a Winograd convolution's transformed tiles and outputs (one convolution runs at a time). */
+    private final SharedArray winogradWorkspace = new SharedArray("a Winograd convolution's workspace");
     /** What the convolutions' weight gradients share (one runs at a time). */
     private final WeightGradient.Workspace weightGradientWorkspace = new WeightGradient.Workspace();
     /** The memory of {@link #sharedActivation}, by bank. */
     private final Map<Integer, Bank> banks = new HashMap<>();
     private final Sharing sharing;
+    /** The fewest channels (in and out) at which a 3x3 stride-1 convolution runs by Winograd (see {@link CpuConv2d#WINOGRAD_FROM}). */
+    private final int winogradFrom;
 
     /** On {@code threads} threads (the shared pool of that size). */
     public CpuDevice(int threads) {
@@ -62,10 +66,28 @@ public final class CpuDevice implements Device {
     }
 
     CpuDevice(Kernels kernels, WorkerPool pool, Sharing sharing) {
+        this(kernels, pool, sharing, CpuConv2d.WINOGRAD_FROM);
+    }
+
+    private CpuDevice(Kernels kernels, WorkerPool pool, Sharing sharing, int winogradFrom) {
         this.kernels = kernels;
         this.pool = pool;
         this.gemm = new Gemm(kernels, pool);
         this.sharing = sharing;
+        this.winogradFrom = winogradFrom;
+    }
+
+    /**
+     * On {@code threads} threads, every 3x3 stride-1 convolution of at least {@code winogradFrom}
+     * channels in and out by Winograd (1: all of them; Integer.MAX_VALUE: none): for the tests that
+     * hold that path to the golden cases and the benchmarks that compare it with the direct one.
+     */
+    public static CpuDevice withWinogradFrom(int threads, int winogradFrom) {
+        return new CpuDevice(Kernels.INSTANCE, WorkerPool.shared(threads), Sharing.BANKS, winogradFrom);
+    }
+
+    int winogradFrom() {
+        return winogradFrom;
     }
 
     @Override
@@ -272,6 +294,14 @@ public final class CpuDevice implements Device {
 
     void reservePackedWeights(long floats) {
         packedWeights.reserve(floats);
+    }
+
+    void reserveWinogradWorkspace(long floats) {
+        winogradWorkspace.reserve(floats);
+    }
+
+    float[] winogradWorkspace() {
+        return winogradWorkspace.get();
     }
 
     /** The packed-weights buffer, valid until the calling layer's method returns. */

@@ -58,6 +58,13 @@ interface Kernels {
                   float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff, float[] scratch);
 
     /**
+     * c[cOff + r*ldc + j] += t[r*nr() + j], or -= with {@code subtract}, for r < rows, j < nr(): a
+     * tile's results added with a sign into another matrix (Winograd's output transform, one
+     * transformed point at a time).
+     */
+    void addTile(float[] t, float[] c, int cOff, int ldc, int rows, boolean subtract);
+
+    /**
      * out[outOff + r*4 + s] += sum_{t < len} a[aRow[r] + t] * b[bRow[s] + t] for r, s < 4: sixteen
      * dot products sharing their loads (weight gradients: dW[o, k] = sum_q dY[o, q] X[k, q]).
      * {@code scratch} holds 8 * nr() floats, one per thread.

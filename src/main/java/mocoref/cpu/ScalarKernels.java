@@ -58,6 +58,16 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void addTile(float[] t, float[] c, int cOff, int ldc, int rows, boolean subtract) {
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < nr; j++) {
+                int at = cOff + r * ldc + j;
+                c[at] = subtract ? c[at] - t[r * nr + j] : c[at] + t[r * nr + j];
+            }
+        }
+    }
+
+    @Override
     public void dot4x4(float[] a, int a0, int a1, int a2, int a3, float[] b, int b0, int b1, int b2, int b3,
                        int len, float[] out, int outOff, float[] scratch) {
         int[] ar = {a0, a1, a2, a3}, br = {b0, b1, b2, b3};

@@ -563,6 +563,22 @@ final class VectorKernels implements Kernels {
     }
 
     @Override
+    public void addTile(float[] t, float[] c, int cOff, int ldc, int rows, boolean subtract) {
+        if (rows < 1 || rows > TILE_ROWS) throw new IllegalArgumentException(rows + " rows of a " + TILE_ROWS + "-row tile");
+        checkFromIndexSize(0, rows * 2 * L, t.length);
+        checkFromIndexSize(cOff, (rows - 1) * ldc + 2 * L, c.length);
+        if (subtract) {
+            for (int r = 0; r < rows; r++) {
+                int at = cOff + r * ldc;
+                FloatVector.fromArray(S, c, at).sub(FloatVector.fromArray(S, t, 2 * r * L)).intoArray(c, at);
+                FloatVector.fromArray(S, c, at + L).sub(FloatVector.fromArray(S, t, (2 * r + 1) * L)).intoArray(c, at + L);
+            }
+        } else {
+            addRows(t, c, cOff, ldc, rows);
+        }
+    }
+
+    @Override
     public void dot4x4(float[] a, int a0, int a1, int a2, int a3, float[] b, int b0, int b1, int b2, int b3,
                        int len, float[] out, int outOff, float[] t) {
         FloatVector z = FloatVector.zero(S);

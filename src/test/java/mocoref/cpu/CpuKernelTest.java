@@ -241,6 +241,14 @@ class CpuKernelTest {
                 twin("kernel tileTaps [" + kLen + "x" + rows + "]", slice(cs, 0, cs.length), cv);
             }
         }
+        for (int rows = 1; rows <= mr; rows++) { // addTile, both signs: the same adds, so the same bits
+            for (boolean subtract : new boolean[] {false, true}) {
+                float[] t = toFloats(random(mr * nr).data), cv = toFloats(random(rows * (nr + 5) + 10).data), cs = cv.clone();
+                vector.addTile(t, cv, 3, nr + 5, rows, subtract);
+                scalar.addTile(t, cs, 3, nr + 5, rows, subtract);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(cs, cv, 0f, "addTile " + rows + " rows" + (subtract ? ", subtract" : ""));
+            }
+        }
         for (int len : new int[] {1, 7, 8, 100, 1029}) {
             float[] x = toFloats(random(len + 20).data), y = toFloats(random(len + 20).data), m = toFloats(random(len + 20).data);
             float[] ov = new float[16], os = new float[16];
