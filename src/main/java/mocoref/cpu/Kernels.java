@@ -44,7 +44,9 @@ interface Kernels {
      * c[cOff + r*ldc + j] (+)= sum_{k < kLen} a[aOff + k*aStride + r] * b[rowOff[k] + col + j], for r < rows <= mr(),
      * j < nr(), with aStride >= packRows(rows) (the kernel computes and drops rows rows..packRows(rows)-1); each result is multiplied by
      * {@code mask[maskOff + j]} when mask is not null (zeroing the padding of an activation).
-     * {@code scratch} holds mr()*nr() floats, one per thread.
+     * {@code scratch} holds mr()*nr() floats, one per thread; on return scratch[r*nr() + j] holds the
+     * product's sum for r < rows (before the accumulation and the mask), for {@link #addTile} to add
+     * elsewhere too.
      */
     void tile(float[] a, int aOff, int aStride, int kLen, float[] b, int[] rowOff, int col,
               float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff, float[] scratch);

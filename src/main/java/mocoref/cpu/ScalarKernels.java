@@ -33,23 +33,25 @@ final class ScalarKernels implements Kernels {
     @Override
     public void tile(float[] a, int aOff, int aStride, int kLen, float[] b, int[] rowOff, int col,
                      float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff, float[] scratch) {
-        product(a, aOff, aStride, null, kLen, b, rowOff, col, c, cOff, ldc, rows, accumulate, mask, maskOff);
+        product(a, aOff, aStride, null, kLen, b, rowOff, col, c, cOff, ldc, rows, accumulate, mask, maskOff, scratch);
     }
 
     @Override
     public void tileTaps(float[] a, int aOff, int aStride, int[] aTap, int kLen, float[] b, int[] rowOff, int col,
                          float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff, float[] scratch) {
-        product(a, aOff, aStride, java.util.Objects.requireNonNull(aTap), kLen, b, rowOff, col, c, cOff, ldc, rows, accumulate, mask, maskOff);
+        product(a, aOff, aStride, java.util.Objects.requireNonNull(aTap), kLen, b, rowOff, col, c, cOff, ldc, rows, accumulate, mask, maskOff,
+                scratch);
     }
 
     /** Both tiles: A's k-th row is row aTap[k] of its packing, or row k where aTap is null. */
     private void product(float[] a, int aOff, int aStride, int[] aTap, int kLen, float[] b, int[] rowOff, int col,
-                         float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff) {
+                         float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff, float[] scratch) {
         if (rows < 1 || rows > mr || aStride < rows) throw new IllegalArgumentException(rows + " rows of a " + mr + "-row tile, A's stride " + aStride);
         for (int r = 0; r < rows; r++) {
             for (int j = 0; j < nr; j++) {
                 float sum = 0;
                 for (int k = 0; k < kLen; k++) sum += a[aOff + (aTap == null ? k : aTap[k]) * aStride + r] * b[rowOff[k] + col + j];
+                scratch[r * nr + j] = sum;
                 int at = cOff + r * ldc + j;
                 float v = accumulate ? c[at] + sum : sum;
                 c[at] = mask == null ? v : v * mask[maskOff + j];

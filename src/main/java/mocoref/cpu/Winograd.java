@@ -37,12 +37,26 @@ final class Winograd {
     private static final int POINTS = 16;
     /** A^T of F(2x2, 3x3): output o1 of a tile's row (column) from points a: [[1, 1, 1, 0], [0, 1, -1, -1]]. */
     private static final int[][] AT = {{1, 1, 1, 0}, {0, 1, -1, -1}};
-    /** Per point xi = 4a + b and output o = 2 o1 + o2, the sign A^T[o1][a] * A^T[o2][b] with which M[xi] adds to output o. */
+    /**
+     * Per point xi = 4a + b and output o = 2 o1 + o2, the sign A^T[o1][a] * A^T[o2][b] with which
+     * M[xi] adds to output o; for the four points whose every sign is -1 (a or b 3 with the other
+     * 0 or 1), U[xi] is packed negated ({@link #NEGATED}) and the signs flip, so that every point
+     * has an output it adds to with +1: the micro-kernel adds it there itself, and the others
+     * from its scratch. Negation is exact, so the sums are those of subtracting.
+     */
     private static final int[][] SIGN = new int[POINTS][4];
+    private static final boolean[] NEGATED = new boolean[POINTS];
+    /** Per point, the first output it adds to with +1. */
+    private static final int[] FIRST = new int[POINTS];
 
     static {
         for (int xi = 0; xi < POINTS; xi++) {
             for (int o = 0; o < 4; o++) SIGN[xi][o] = AT[o / 2][xi / 4] * AT[o % 2][xi % 4];
+            NEGATED[xi] = SIGN[xi][0] <= 0 && SIGN[xi][1] <= 0 && SIGN[xi][2] <= 0 && SIGN[xi][3] <= 0;
+            for (int o = 0; o < 4; o++) if (NEGATED[xi]) SIGN[xi][o] = -SIGN[xi][o];
+            int first = 0;
+            while (SIGN[xi][first] <= 0) first++;
+            FIRST[xi] = first;
         }
     }
 
@@ -74,7 +88,7 @@ final class Winograd {
     private final int[] gaps;
     /** Per worker: V [16][channels][taskTiles] then the outputs [rows][4][taskTiles], in the device's shared workspace. */
     private final int vSize, workerStride;
-    private final float[][] result, tileScratch;
+    private final float[][] tileScratch;
 
     // the pass in flight
     private float[] weight, packed, from, to, work;
@@ -126,7 +140,6 @@ final class Winograd {
         vSize = POINTS * vPoint;
         workerStride = Plane.oddLines(vSize + rows * 4 * vRowLength);
         device.reserveWinogradWorkspace((long) workerStride * pool.threads());
-        result = WorkerPool.scratch(pool.threads(), kernels.mr() * nr);
         tileScratch = WorkerPool.scratch(pool.threads(), kernels.mr() * nr);
     }
 
@@ -159,8 +172,10 @@ final class Winograd {
         int first = rowTiles.first(mt), stride = rowTiles.stride(mt), base = rowTiles.offset(mt, channels);
         int in = transposed ? rows : channels;
         double[] g = new double[9], t = new double[12];
-        for (int r = 0; r < rowTiles.rows(mt); r++) {
-            for (int c = 0; c < channels; c++) {
+        // channels outer, rows inner: each point's stores for one channel fill one run of the
+        // packing, and the data gradient's filters (o = c, i = first + r) are read in order
+        for (int c = 0; c < channels; c++) {
+            for (int r = 0; r < rowTiles.rows(mt); r++) {
                 int o = transposed ? c : first + r, i = transposed ? first + r : c;
                 int at = weightOffset + (o * in + i) * 9;
                 for (int uv = 0; uv < 9; uv++) g[uv] = weight[at + (transposed ? 8 - uv : uv)];
@@ -173,13 +188,17 @@ final class Winograd {
                 int at0 = base + c * stride + r;
                 for (int a = 0; a < 4; a++) { // U = t G^T, 4 x 4
                     double t0 = t[3 * a], t1 = t[3 * a + 1], t2 = t[3 * a + 2];
-                    packed[(4 * a) * pointStride + at0] = (float) t0;
-                    packed[(4 * a + 1) * pointStride + at0] = (float) (0.5 * (t0 + t1 + t2));
-                    packed[(4 * a + 2) * pointStride + at0] = (float) (0.5 * (t0 - t1 + t2));
-                    packed[(4 * a + 3) * pointStride + at0] = (float) t2;
+                    pack(4 * a, at0, t0);
+                    pack(4 * a + 1, at0, 0.5 * (t0 + t1 + t2));
+                    pack(4 * a + 2, at0, 0.5 * (t0 - t1 + t2));
+                    pack(4 * a + 3, at0, t2);
                 }
             }
         }
+    }
+
+    private void pack(int xi, int at, double u) {
+        packed[xi * pointStride + at] = (float) (NEGATED[xi] ? -u : u);
     }
 
     private void zeroGaps(int row, int worker) {
@@ -193,17 +212,18 @@ final class Winograd {
         int v0 = worker * workerStride, y0 = v0 + vSize, t0 = task * taskTiles, width = taskTiles, ld = vRowLength;
         transformInput(t0, w, v0);
         java.util.Arrays.fill(w, y0, y0 + rows * 4 * ld, 0f);
-        float[] r = result[worker];
+        float[] t = tileScratch[worker];
         for (int xi = 0; xi < POINTS; xi++) {
             int[] sign = SIGN[xi];
             for (int col = 0; col < width; col += nr) {
                 for (int mt = 0; mt < rowTiles.count(); mt++) {
                     int first = rowTiles.first(mt), n = rowTiles.rows(mt);
                     int aOff = xi * pointStride + rowTiles.offset(mt, channels), aStride = rowTiles.stride(mt);
+                    // rows first..first+n of output FIRST[xi] += U[xi] V[xi] (outputs row k at 4k ld), then the others from t
                     kernels.tile(packed, aOff, aStride, channels, w, vRow, v0 + xi * vPoint + col,
-                            r, 0, nr, n, false, null, 0, tileScratch[worker]);
+                            w, y0 + (first * 4 + FIRST[xi]) * ld + col, 4 * ld, n, true, null, 0, t);
                     for (int o = 0; o < 4; o++) {
-                        if (sign[o] != 0) kernels.addTile(r, w, y0 + (first * 4 + o) * ld + col, 4 * ld, n, sign[o] < 0);
+                        if (sign[o] != 0 && o != FIRST[xi]) kernels.addTile(t, w, y0 + (first * 4 + o) * ld + col, 4 * ld, n, sign[o] < 0);
                     }
                 }
             }
