@@ -139,7 +139,16 @@ final class CpuConv2d implements Device.Conv2d {
      * result at dY's position q belongs at input position {@code target[q]} (-1: none); the
      * residue's packed W^T starts at {@code packBase}.
      */
-    private record Residue(int[] uv, int[] dyRow, int[] target, int packBase) {}
+    private record Residue(int[] uv, int[] dyRow, int[] target, int packBase, int[] windowRow) {}
+
+    /**
+     * The residues' data gradient reads dY through a per-task window of every output channel's row
+     * (positions [start - halo, end + halo) of the task, copied row by row), as the direct paths do:
+     * {@code residueWindowRow} floats a channel, {@link Residue#windowRow} the product rows' offsets
+     * in it relative to the task's first position. Null without residues.
+     */
+    private final float[][] residueWindow;
+    private final int residueHalo, residueWindowRow;
 
     /**
      * A direct convolution on a small plane (the zero border is 23% of the layout's positions at
@@ -369,7 +378,13 @@ final class CpuConv2d implements Device.Conv2d {
         phaseForward = srcPos != null && stride == 2 && kernel == 3 && padding == 1
                 && outputBorder <= phaseBorder;
         compactStrided = srcPos != null && out <= taps && compactMargin != Double.POSITIVE_INFINITY && !phaseForward;
+        int positionTiles = dst.span() / nr;
+        int shortTasks = positionTiles >= 8 * 16 * pool.threads() ? 8 : 4;
+        tilesPerTask = direct && in <= 16 ? Math.max(shortTasks, Math.min(128, positionTiles / (4 * pool.threads()))) : shortTasks;
+        residueHalo = dst.rowStride() + 1;
+        residueWindowRow = Plane.oddLines(tilesPerTask * nr + 2 * residueHalo);
         residues = trainable && srcPos != null ? residues() : null;
+        residueWindow = residues != null ? WorkerPool.scratch(pool.threads(), outChannels * residueWindowRow) : null;
         residuesCover = residues != null && covered(residues) == (long) src.n() * src.h() * src.w();
         residueResult = residues != null ? WorkerPool.scratch(pool.threads(), mr * nr) : null;
         int[] images = dst.imagePositions();
@@ -381,9 +396,6 @@ final class CpuConv2d implements Device.Conv2d {
         }
         block = WorkerPool.scratch(pool.threads(), 16);
         tileScratch = WorkerPool.scratch(pool.threads(), 8 * nr); // the tile needs mr*nr, dot4x4 8*nr
-        int positionTiles = dst.span() / nr;
-        int shortTasks = positionTiles >= 8 * 16 * pool.threads() ? 8 : 4;
-        tilesPerTask = direct && in <= 16 ? Math.max(shortTasks, Math.min(128, positionTiles / (4 * pool.threads()))) : shortTasks;
         int taskWidth = tilesPerTask * nr;
         panel = srcPos != null && !phaseForward ? WorkerPool.scratch(pool.threads(), taps * taskWidth) : null;
         panelRowOffset = new int[taps];
@@ -566,7 +578,13 @@ final class CpuConv2d implements Device.Conv2d {
                     boolean valid = b < dst.n() && i < dst.h() && j < dst.w() && h < src.h() && w < src.w();
                     target[q] = valid ? b * src.imageStride() + h * src.rowStride() + w : -1;
                 }
-                list.add(new Residue(java.util.Arrays.copyOf(uv, count), dyRow, target, packBase));
+                int[] windowRow = new int[outChannels * count];
+                for (int o = 0; o < outChannels; o++) {
+                    for (int t = 0; t < count; t++) {
+                        windowRow[o * count + t] = o * residueWindowRow + residueHalo + di[t] * dst.rowStride() + dj[t];
+                    }
+                }
+                list.add(new Residue(java.util.Arrays.copyOf(uv, count), dyRow, target, packBase, windowRow));
                 packBase += Math.toIntExact(inRows.packedSize(outChannels * count));
             }
         }
@@ -891,16 +909,18 @@ final class CpuConv2d implements Device.Conv2d {
      * never write the same element, and each element's sum runs over (o, tap) in one fixed order.
      */
     private void residueDataGradTiles(int task, int worker) {
-        int end = Math.min(dst.span(), (task + 1) * tilesPerTask * nr), ld = src.rowLength(), lead = src.lead();
+        int start = task * tilesPerTask * nr, end = Math.min(dst.span(), (task + 1) * tilesPerTask * nr), ld = src.rowLength(), lead = src.lead();
         boolean set = !accumulateDx && residuesCover;
-        float[] r = residueResult[worker];
-        for (int q = task * tilesPerTask * nr; q < end; q += nr) {
+        float[] r = residueResult[worker], w = residueWindow[worker];
+        int from = dst.lead() + start - residueHalo, len = end - start + 2 * residueHalo;
+        for (int o = 0; o < outChannels; o++) System.arraycopy(dy, o * dst.rowLength() + from, w, o * residueWindowRow, len);
+        for (int q = start; q < end; q += nr) {
             for (Residue res : residues) {
                 int kLen = outChannels * res.uv().length;
                 int[] target = res.target();
                 for (int ct = 0; ct < inRows.count(); ct++) {
                     int rows = inRows.rows(ct);
-                    kernels.tile(packedWt, res.packBase() + inRows.offset(ct, kLen), inRows.stride(ct), kLen, dy, res.dyRow(), q, r, 0, nr,
+                    kernels.tile(packedWt, res.packBase() + inRows.offset(ct, kLen), inRows.stride(ct), kLen, w, res.windowRow(), q - start, r, 0, nr,
                             rows, false, null, 0, tileScratch[worker]);
                     for (int i = 0; i < rows; i++) {
                         int row = (inRows.first(ct) + i) * ld + lead, at = i * nr;
