@@ -140,13 +140,13 @@ final class CpuConv2d implements Device.Conv2d {
     /**
      * The input positions h = s*a + rh, w = s*b + rw of residue (rh, rw) receive from output position
      * (i, j) only through the taps (u, v) with u - p = rh and v - p = rw (mod s), from i = a + di,
-     * j = b + dj, di = (rh + p - u) / s: a convolution of dY with those taps of W, read in place
-     * (dY is zero on its border) with shifts of one position at most. Tap t of the residue is
-     * kernel position {@code uv[t]}; product row k = o * taps + t reads dY at {@code dyRow[k]} + q; the
-     * result at dY's position q belongs at input position {@code target[q]} (-1: none); the
-     * residue's packed W^T starts at {@code packBase}.
+     * j = b + dj, di = (rh + p - u) / s: a convolution of dY with those taps of W (dY is zero on
+     * its border) with shifts of one position at most. Tap t of the residue is kernel position
+     * {@code uv[t]}; product row k = o * taps + t reads dY's window ({@link #residueWindow}) at
+     * {@code windowRow[k]} + q - the task's first position; the result at dY's position q belongs at
+     * input position {@code target[q]} (-1: none); the residue's packed W^T starts at {@code packBase}.
      */
-    private record Residue(int[] uv, int[] dyRow, int[] target, int packBase, int[] windowRow) {}
+    private record Residue(int[] uv, int[] windowRow, int[] target, int packBase) {}
 
     /**
      * The residues' data gradient reads dY through a per-task window of every output channel's row
@@ -576,12 +576,6 @@ final class CpuConv2d implements Device.Conv2d {
                     }
                 }
                 if (count == 0) continue; // no tap reaches these input positions: their gradient is 0
-                int[] dyRow = new int[outChannels * count];
-                for (int o = 0; o < outChannels; o++) {
-                    for (int t = 0; t < count; t++) {
-                        dyRow[o * count + t] = o * dst.rowLength() + dst.lead() + di[t] * dst.rowStride() + dj[t];
-                    }
-                }
                 int[] target = new int[dst.span()];
                 for (int q = 0; q < dst.span(); q++) {
                     int b = q / dst.imageStride(), i = q % dst.imageStride() / dst.rowStride(), j = q % dst.rowStride();
@@ -595,7 +589,7 @@ final class CpuConv2d implements Device.Conv2d {
                         windowRow[o * count + t] = o * residueWindowRow + residueHalo + di[t] * dst.rowStride() + dj[t];
                     }
                 }
-                list.add(new Residue(java.util.Arrays.copyOf(uv, count), dyRow, target, packBase, windowRow));
+                list.add(new Residue(java.util.Arrays.copyOf(uv, count), windowRow, target, packBase));
                 packBase += Math.toIntExact(inRows.packedSize(outChannels * count));
             }
         }
@@ -759,7 +753,7 @@ final class CpuConv2d implements Device.Conv2d {
     }
 
     /** Zeroes channel c's border positions among the images (the compact passes write only the images'). */
-    private static void zeroGaps(float[] a, int c, Plane plane, int[] gaps) {
+    static void zeroGaps(float[] a, int c, Plane plane, int[] gaps) {
         int row = c * plane.rowLength() + plane.lead();
         for (int g : gaps) a[row + g] = 0f;
     }
@@ -773,7 +767,7 @@ final class CpuConv2d implements Device.Conv2d {
         int start = task * tilesPerTask * nr, end = Math.min(dst.span(), (task + 1) * tilesPerTask * nr);
         float[] b = direct ? window[worker] : panel != null ? panel[worker] : col;
         int[] rowOffset = direct ? windowTapOffset : panel != null ? panelRowOffset : tapOffset;
-        if (direct) copyWindow(x, src, inChannels, start, end, b);
+        if (direct) copyWindow(x, src, inChannels, start, end, halo, windowRow, b);
         if (panel != null) gatherPanel(srcPos, start, end, b);
         forwardProducts(b, rowOffset, direct || panel != null ? start : 0, start, end, worker); // B from a per-task copy, or the span's im2col
     }
@@ -813,8 +807,8 @@ final class CpuConv2d implements Device.Conv2d {
         forwardProducts(w, phaseTapOffset, start, start, end, worker);
     }
 
-    /** Positions [start - halo, end + halo) of each of the first {@code channels} channel rows of {@code from} into a task's window. */
-    private void copyWindow(float[] from, Plane plane, int channels, int start, int end, float[] w) {
+    /** Positions [start - halo, end + halo) of each of the first {@code channels} channel rows of {@code from} into a task's window, windowRow floats a row. */
+    private static void copyWindow(float[] from, Plane plane, int channels, int start, int end, int halo, int windowRow, float[] w) {
         int ld = plane.rowLength(), at = plane.lead() + start - halo, len = end - start + 2 * halo;
         for (int c = 0; c < channels; c++) System.arraycopy(from, c * ld + at, w, c * windowRow, len);
     }
@@ -922,8 +916,7 @@ final class CpuConv2d implements Device.Conv2d {
         int start = task * tilesPerTask * nr, end = Math.min(dst.span(), (task + 1) * tilesPerTask * nr), ld = src.rowLength(), lead = src.lead();
         boolean set = !accumulateDx && residuesCover;
         float[] r = residueResult[worker], w = residueWindow[worker];
-        int from = dst.lead() + start - residueHalo, len = end - start + 2 * residueHalo;
-        for (int o = 0; o < outChannels; o++) System.arraycopy(dy, o * dst.rowLength() + from, w, o * residueWindowRow, len);
+        copyWindow(dy, dst, outChannels, start, end, residueHalo, residueWindowRow, w);
         for (int q = start; q < end; q += nr) {
             for (Residue res : residues) {
                 int kLen = outChannels * res.uv().length;
@@ -1038,7 +1031,7 @@ final class CpuConv2d implements Device.Conv2d {
             int kLen = outChannels * kernel * kernel, ld = src.rowLength();
             int start = task * tilesPerTask * nr, end = Math.min(src.span(), start + tilesPerTask * nr);
             float[] w = window[worker];
-            copyWindow(dy, dst, outChannels, start, end, w);
+            copyWindow(dy, dst, outChannels, start, end, halo, windowRow, w);
             for (int q = start; q < end; q += nr) {
                 for (int ct = 0; ct < inRows.count(); ct++) {
                     kernels.tile(packedWt, inRows.offset(ct, kLen), inRows.stride(ct), kLen, w, windowDyOffset, q - start,

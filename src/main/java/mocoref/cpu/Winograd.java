@@ -202,8 +202,7 @@ final class Winograd {
     }
 
     private void zeroGaps(int row, int worker) {
-        int base = row * plane.rowLength() + plane.lead();
-        for (int g : gaps) to[base + g] = 0f;
+        CpuConv2d.zeroGaps(to, row, plane, gaps);
     }
 
     /** Tiles [task * taskTiles, ...): their V, the 16 products into their outputs, the outputs where they lie. */
