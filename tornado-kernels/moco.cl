@@ -99,24 +99,28 @@ void cross_entropy(__global const float* logits, const int cols, const int meanO
     }
 }
 
-// builder.py _momentum_update_key_encoder: k = k m + q (1 - m).
+// builder.py _momentum_update_key_encoder: k = k m + q (1 - m), two rounded products and a rounded
+// sum as PyTorch's float32 tensors compute it (no contraction into an fma).
 __kernel void momentum_update(__global float* k, __global const float* q, const float m, const float oneMinusM,
                               const int n) {
+#pragma OPENCL FP_CONTRACT OFF
     const int i = get_global_id(0);
     if (i < n) k[i] = k[i] * m + q[i] * oneMinusM;
 }
 
-// PyTorch SGD on theta[offset, offset + n): d = grad + wd theta; buf = d on the first step, else
-// momentum buf + d; theta -= lr buf.
+// PyTorch SGD on theta[offset, offset + n), rounded as its CPU kernels round it: d = grad + wd theta
+// and theta - lr buf are fused (ATen's add with alpha is fmadd); buf = d on the first step, else the
+// rounded momentum buf plus d.
 __kernel void sgd(__global float* theta, __global const float* grad, __global float* buf, const int offset,
                   const int n, const float lr, const float momentum, const float wd, const int first) {
+#pragma OPENCL FP_CONTRACT OFF
     const int i = get_global_id(0);
     if (i >= n) return;
     const int at = offset + i;
-    const float d = grad[at] + wd * theta[at];
-    const float b = first ? d : momentum * buf[at] + d;
+    const float d = fma(theta[at], wd, grad[at]);
+    const float b = first ? d : buf[at] * momentum + d;
     buf[at] = b;
-    theta[at] = theta[at] - lr * b;
+    theta[at] = fma(b, -lr, theta[at]);
 }
 
 // builder.py _dequeue_and_enqueue: queue[:, ptr + i] = keys[i], keys [n, dim], queue [dim, K].
