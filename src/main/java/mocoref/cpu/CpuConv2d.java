@@ -800,7 +800,7 @@ final class CpuConv2d implements Device.Conv2d {
                 int row = (c * PHASES + phase) * phaseWindowRow, to = row - first;
                 int[] source = phaseSource[phase];
                 java.util.Arrays.fill(w, row, row + inside0, 0f);
-                for (int q = first + inside0; q < first + inside1; q++) w[to + q] = x[from + source[q]];
+                kernels.gather(x, from, source, first + inside0, inside1 - inside0, w, to + first + inside0);
                 java.util.Arrays.fill(w, row + inside1, row + len, 0f);
             }
         }
@@ -820,8 +820,7 @@ final class CpuConv2d implements Device.Conv2d {
      */
     private void gatherPanel(int[] sources, int start, int end, float[] p) {
         for (int t = 0; t < taps; t++) {
-            int from = tapSource(t), to = t * panelRow - start;
-            for (int q = start; q < end; q++) p[to + q] = x[from + sources[q]];
+            kernels.gather(x, tapSource(t), sources, start, end - start, p, t * panelRow);
         }
     }
 

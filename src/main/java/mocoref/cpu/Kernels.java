@@ -74,6 +74,19 @@ interface Kernels {
     void dot4x4(float[] a, int a0, int a1, int a2, int a3, float[] b, int b0, int b1, int b2, int b3,
                 int len, float[] out, int outOff, float[] scratch);
 
+    /**
+     * dst[dstOff + i*ldd + c] = src[srcOff + c*srcLd + at[i]] (or + i where {@code at} is null), for
+     * i < count, c < channels: channel rows turned into position rows (the weight gradient's XT and
+     * packed dY). The vector version gathers L channels of a position at once.
+     */
+    void transpose(float[] src, int srcOff, int srcLd, int channels, int[] at, int atOff, int count, float[] dst, int dstOff, int ldd);
+
+    /**
+     * dst[dstOff + i] = src[srcOff + index[indexOff + i]] for i < count: a strided convolution's
+     * reads of its input through a table of source positions. Every index is checked.
+     */
+    void gather(float[] src, int srcOff, int[] index, int indexOff, int count, float[] dst, int dstOff);
+
     /** sum x[off .. off+len) in a double. */
     double sum(float[] x, int off, int len);
 

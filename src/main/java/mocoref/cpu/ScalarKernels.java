@@ -83,6 +83,19 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void transpose(float[] src, int srcOff, int srcLd, int channels, int[] at, int atOff, int count, float[] dst, int dstOff, int ldd) {
+        for (int i = 0; i < count; i++) {
+            int from = srcOff + (at == null ? i : at[atOff + i]), to = dstOff + i * ldd;
+            for (int c = 0; c < channels; c++) dst[to + c] = src[from + c * srcLd];
+        }
+    }
+
+    @Override
+    public void gather(float[] src, int srcOff, int[] index, int indexOff, int count, float[] dst, int dstOff) {
+        for (int i = 0; i < count; i++) dst[dstOff + i] = src[srcOff + index[indexOff + i]];
+    }
+
+    @Override
     public double sum(float[] x, int off, int len) {
         double s = 0;
         for (int i = 0; i < len; i++) s += x[off + i];

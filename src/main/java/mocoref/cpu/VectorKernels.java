@@ -1,6 +1,7 @@
 package mocoref.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -40,6 +41,8 @@ import static java.util.Objects.checkIndex;
 final class VectorKernels implements Kernels {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
+    /** Ints of S's lane count: a gather's indexes. */
+    private static final VectorSpecies<Integer> IS = VectorSpecies.of(int.class, S.vectorShape());
     /** 32 vector registers (AVX-512, 16 floats a vector): the 8-row tile; else the 5- and 4-row ones. */
     private static final boolean WIDE = L >= 16;
     private static final int TILE_ROWS = WIDE ? 8 : 5;
@@ -665,6 +668,60 @@ final class VectorKernels implements Kernels {
         checkFromIndexSize(r1, len, length);
         checkFromIndexSize(r2, len, length);
         checkFromIndexSize(r3, len, length);
+    }
+
+    /**
+     * Per position, L channels at a time by one gather (vgatherdps), the rest one by one. Scalar
+     * element moves cost 2-4 cycles each here (an index, a bounds check, a load, a store); the
+     * gather moves L of them in about as many cycles on AVX-512 and AVX2 alike (docs/performance.md,
+     * eighteenth sitting). The Vector API's own index checks are off (see the class comment), so
+     * every source index is checked here: a position's channels span [from, from + (channels-1)*srcLd].
+     */
+    @Override
+    public void transpose(float[] src, int srcOff, int srcLd, int channels, int[] at, int atOff, int count, float[] dst, int dstOff, int ldd) {
+        if (count <= 0 || channels <= 0) return;
+        checkFromIndexSize(dstOff, (count - 1) * ldd + channels, dst.length);
+        if (at != null) checkFromIndexSize(atOff, count, at.length);
+        long reach = (long) (channels - 1) * srcLd; // from the channel 0 element to the last channel's
+        if (srcLd < 0 || reach > src.length) throw new IndexOutOfBoundsException("rows " + srcLd + " apart in " + src.length);
+        boolean gathers = srcLd > 0 && reach + L * (long) srcLd < Integer.MAX_VALUE;
+        int vectors = gathers ? channels / L * L : 0;
+        int[] rowStart = vectors > 0 ? gatherRows(srcLd) : null;
+        for (int i = 0; i < count; i++) {
+            int from = srcOff + (at == null ? i : at[atOff + i]), to = dstOff + i * ldd;
+            checkFromIndexSize(from, (int) reach + 1, src.length);
+            int c = 0;
+            for (; c < vectors; c += L) FloatVector.fromArray(S, src, from + c * srcLd, rowStart, 0).intoArray(dst, to + c);
+            for (; c < channels; c++) dst[to + c] = src[from + c * srcLd];
+        }
+    }
+
+    /**
+     * L elements a gather; each vector of indexes is checked against src's bounds first (a compare
+     * and a test per L elements), since the Vector API's own check is off.
+     */
+    @Override
+    public void gather(float[] src, int srcOff, int[] index, int indexOff, int count, float[] dst, int dstOff) {
+        if (count <= 0) return;
+        checkFromIndexSize(indexOff, count, index.length);
+        checkFromIndexSize(dstOff, count, dst.length);
+        int low = -srcOff, high = src.length - srcOff; // index[i] must lie in [low, high)
+        int i = 0;
+        for (; i <= count - L; i += L) {
+            IntVector at = IntVector.fromArray(IS, index, indexOff + i);
+            if (at.compare(VectorOperators.LT, low).or(at.compare(VectorOperators.GE, high)).anyTrue()) {
+                throw new IndexOutOfBoundsException("gather index beyond " + src.length + " floats");
+            }
+            FloatVector.fromArray(S, src, srcOff, index, indexOff + i).intoArray(dst, dstOff + i);
+        }
+        for (; i < count; i++) dst[dstOff + i] = src[srcOff + index[indexOff + i]];
+    }
+
+    /** {0, ld, 2 ld, ...}: a gather's offsets of L rows ld apart. */
+    private static int[] gatherRows(int ld) {
+        int[] r = new int[L];
+        for (int i = 0; i < L; i++) r[i] = i * ld;
+        return r;
     }
 
     @Override

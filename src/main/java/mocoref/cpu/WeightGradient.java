@@ -86,6 +86,8 @@ final class WeightGradient {
      * as many: measured at 0.8x the old dot-product kernel's speed on layer2's downsample).
      */
     private final boolean gather;
+    /** With {@link #gather}: the source position of each of {@link #positions}. */
+    private final int[] sourceAt;
     private final int[][][] rowOff; // per worker and block: where XT's row for output position q0 + k starts
     private final int groups; // one per thread
     private final Workspace workspace;
@@ -138,6 +140,7 @@ final class WeightGradient {
         for (int s : shift) h = Math.max(h, Math.abs(s));
         this.halo = h;
         this.gather = srcPos != null && shift.length == 1 && shift[0] == 0;
+        this.sourceAt = gather ? java.util.Arrays.stream(positions).map(q -> srcPos[q]).toArray() : null;
         this.chunk = Math.max(128, Math.min(2048, XT_FLOATS / (channels * (gather ? 1 : stride)) / 16 * 16));
         this.outRows = new RowTiles(out, kernels);
         this.kernel = kernel;
@@ -272,36 +275,19 @@ final class WeightGradient {
     /** A[mt][k][r] = dY[first(mt) + r, positions[q0 + k]], per row tile mt at its stride. */
     private void packDy(int q0, int len, float[] a) {
         for (int mt = 0; mt < outRows.count(); mt++) {
-            int base = outRows.offset(mt, len), stride = outRows.stride(mt);
-            for (int r = 0; r < outRows.rows(mt); r++) {
-                int from = (outRows.first(mt) + r) * dyLd + dyBase;
-                for (int k = 0; k < len; k++) a[base + k * stride + r] = dy[from + positions[q0 + k]];
-            }
+            kernels.transpose(dy, outRows.first(mt) * dyLd + dyBase, dyLd, outRows.rows(mt), positions, q0, len, a, outRows.offset(mt, len),
+                    outRows.stride(mt));
         }
     }
 
     /** XT[k][c] = source channel c at index q0 + k's source position. */
     private void gatherSource(int q0, int len, float[] b) {
-        final int block = 16;
-        for (int kb = 0; kb < len; kb += block) {
-            int ke = Math.min(len, kb + block);
-            for (int c = 0; c < channels; c++) {
-                int from = c * srcLd + srcBase;
-                for (int k = kb; k < ke; k++) b[k * ldx + c] = src[from + pos(q0 + k)];
-            }
-        }
+        kernels.transpose(src, srcBase, srcLd, channels, sourceAt, q0, len, b, 0, ldx);
     }
 
-    /** XT[p][c] = source channel c at position p0 + p, for p < rows; blocked so writes stay in L1. */
+    /** XT[p][c] = source channel c at position p0 + p, for p < rows. */
     private void transposeSource(int p0, int rows, float[] b) {
-        final int block = 16;
-        for (int pb = 0; pb < rows; pb += block) {
-            int pe = Math.min(rows, pb + block);
-            for (int c = 0; c < channels; c++) {
-                int from = c * srcLd + srcBase + p0;
-                for (int p = pb; p < pe; p++) b[p * ldx + c] = src[from + p];
-            }
-        }
+        kernels.transpose(src, srcBase + p0, srcLd, channels, null, 0, rows, b, 0, ldx);
     }
 
     /**

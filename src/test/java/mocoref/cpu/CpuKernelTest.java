@@ -280,6 +280,33 @@ class CpuKernelTest {
             twin("kernel expShifted sum [" + len + "]", new double[] {es}, new float[] {(float) ev});
             twin("kernel max [" + len + "]", new double[] {scalar.max(x, 2, len)}, new float[] {vector.max(x, 2, len)});
         }
+        // transpose and gather only move floats: the same bits
+        java.util.Random rng = new java.util.Random(7);
+        for (int channels : new int[] {1, 5, 8, 16, 17, 33, 64}) {
+            for (boolean indexed : new boolean[] {false, true}) {
+                int count = 37, ld = 41 + channels % 3, srcOff = 5, ldd = channels + 3;
+                float[] src = toFloats(random(channels * ld + 2 * count + 20).data);
+                int[] at = new int[count + 4];
+                for (int i = 0; i < at.length; i++) at[i] = rng.nextInt(2 * count);
+                float[] dv = new float[(count + 2) * ldd], ds = dv.clone();
+                vector.transpose(src, srcOff, ld, channels, indexed ? at : null, 2, count, dv, 4, ldd);
+                scalar.transpose(src, srcOff, ld, channels, indexed ? at : null, 2, count, ds, 4, ldd);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(ds, dv, 0f, "transpose " + channels + " channels" + (indexed ? ", indexed" : ""));
+                for (int i = 0; i < count; i++) { // and it is the transpose
+                    int p = indexed ? at[2 + i] : i;
+                    for (int c = 0; c < channels; c++) assertEquals(src[srcOff + c * ld + p], dv[4 + i * ldd + c], "transpose " + i + ", " + c);
+                }
+            }
+        }
+        for (int count : new int[] {1, 15, 16, 17, 31, 100}) {
+            float[] src = toFloats(random(300).data), dv = new float[count + 9], ds = dv.clone();
+            int[] index = new int[count + 3];
+            for (int i = 0; i < index.length; i++) index[i] = rng.nextInt(300) - 40; // negative: before srcOff
+            vector.gather(src, 40, index, 3, count, dv, 6);
+            scalar.gather(src, 40, index, 3, count, ds, 6);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(ds, dv, 0f, "gather " + count);
+            for (int i = 0; i < count; i++) assertEquals(src[40 + index[3 + i]], dv[6 + i], "gather " + i);
+        }
         assertTrue(vector.name().startsWith("vector"));
     }
 }

@@ -94,4 +94,30 @@ class KernelBoundsTest {
         assertThrows(IndexOutOfBoundsException.class,
                 () -> v.dot4x4(x, 0, 0, 0, 1, y, 0, 0, 0, 0, n, out, 0, scratch));
     }
+
+    @Test
+    void theGathersCheckEveryIndex() {
+        assumeTrue(v != null, "the Vector API module is not present");
+        int n = 64, ld = 64, channels = 4 * v.nr();
+        float[] x = new float[n], y = new float[n], rows = new float[channels * ld], xt = new float[n * channels];
+        int[] index = new int[n];
+        for (int i = 0; i < n; i++) index[i] = i - 8; // in [-8, 56): in bounds from offset 8
+        for (int i = 0; i < WARM; i++) {
+            v.gather(x, 8, index, 0, n, y, 0);
+            v.transpose(rows, 0, ld, channels, i % 2 == 0 ? null : index, 8, n - 8, xt, 0, channels);
+        }
+        assertThrows(IndexOutOfBoundsException.class, () -> v.gather(x, 7, index, 0, n, y, 0)); // index -8 reaches x[-1]
+        assertThrows(IndexOutOfBoundsException.class, () -> v.gather(x, 9, index, 0, n, y, 0)); // index 55 reaches x[64]
+        for (int at : new int[] {0, 20, n - 4}) { // one bad index at the start, inside and in the tail of a vector loop
+            int[] bad = index.clone();
+            bad[at] = n;
+            assertThrows(IndexOutOfBoundsException.class, () -> v.gather(x, 8, bad, 0, n - 3, y, 0));
+            int[] far = new int[n];
+            far[at] = ld; // the last channel row's element one past rows
+            assertThrows(IndexOutOfBoundsException.class, () -> v.transpose(rows, 0, ld, channels, far, 0, n - 3, xt, 0, channels));
+        }
+        assertThrows(IndexOutOfBoundsException.class, () -> v.transpose(rows, 1, ld, channels, null, 0, ld, xt, 0, channels));
+        assertThrows(IndexOutOfBoundsException.class, () -> v.transpose(rows, 0, ld + 1, channels, null, 0, 8, xt, 0, channels));
+        assertThrows(IndexOutOfBoundsException.class, () -> v.transpose(rows, 0, ld, channels, null, 0, n, xt, 1, channels));
+    }
 }
