@@ -282,16 +282,17 @@ class CpuKernelTest {
         }
         // transpose and gather only move floats: the same bits
         java.util.Random rng = new java.util.Random(7);
-        for (int channels : new int[] {1, 5, 8, 16, 17, 33, 64}) {
-            for (boolean indexed : new boolean[] {false, true}) {
-                int count = 37, ld = 41 + channels % 3, srcOff = 5, ldd = channels + 3;
+        for (int channels : new int[] {1, 4, 5, 8, 16, 17, 33, 64}) {
+            for (int mode = 0; mode < 6; mode++) { // positions in order, at random, in runs; rows apart or packed (the pairs path)
+                boolean indexed = mode % 3 > 0;
+                int count = 37, ld = 41 + channels % 3, srcOff = 5, ldd = mode < 3 ? channels + 3 : channels;
                 float[] src = toFloats(random(channels * ld + 2 * count + 20).data);
                 int[] at = new int[count + 4];
-                for (int i = 0; i < at.length; i++) at[i] = rng.nextInt(2 * count);
-                float[] dv = new float[(count + 2) * ldd], ds = dv.clone();
+                for (int i = 0; i < at.length; i++) at[i] = mode % 3 == 1 ? rng.nextInt(2 * count) : i + i / 5; // runs of 5
+                float[] dv = new float[(count + 2) * ldd + 8], ds = dv.clone();
                 vector.transpose(src, srcOff, ld, channels, indexed ? at : null, 2, count, dv, 4, ldd);
                 scalar.transpose(src, srcOff, ld, channels, indexed ? at : null, 2, count, ds, 4, ldd);
-                org.junit.jupiter.api.Assertions.assertArrayEquals(ds, dv, 0f, "transpose " + channels + " channels" + (indexed ? ", indexed" : ""));
+                org.junit.jupiter.api.Assertions.assertArrayEquals(ds, dv, 0f, "transpose " + channels + " channels, mode " + mode);
                 for (int i = 0; i < count; i++) { // and it is the transpose
                     int p = indexed ? at[2 + i] : i;
                     for (int c = 0; c < channels; c++) assertEquals(src[srcOff + c * ld + p], dv[4 + i * ldd + c], "transpose " + i + ", " + c);

@@ -116,6 +116,17 @@ class KernelBoundsTest {
             far[at] = ld; // the last channel row's element one past rows
             assertThrows(IndexOutOfBoundsException.class, () -> v.transpose(rows, 0, ld, channels, far, 0, n - 3, xt, 0, channels));
         }
+        int half = v.nr() / 4; // L/2 channels into rows of L/2: two positions a gather
+        float[] few = new float[half * ld];
+        for (int i = 0; i < WARM; i++) v.transpose(few, 0, ld, half, i % 2 == 0 ? null : index, 8, n - 8, xt, 0, half);
+        for (int at : new int[] {0, 1, 20, 21, n - 4}) { // first or second of a pair, or the odd one out
+            int[] far = new int[n];
+            for (int i = 0; i < n; i++) far[i] = i % ld;
+            far[at] = ld; // with neighbours on either side: the pair is a run or not
+            if (at + 1 < n) far[at + 1] = Math.min(ld - 1, far[at + 1]);
+            assertThrows(IndexOutOfBoundsException.class, () -> v.transpose(few, 0, ld, half, far, 0, n - 3, xt, 0, half));
+        }
+        assertThrows(IndexOutOfBoundsException.class, () -> v.transpose(few, 1, ld, half, null, 0, ld, xt, 0, half));
         assertThrows(IndexOutOfBoundsException.class, () -> v.transpose(rows, 1, ld, channels, null, 0, ld, xt, 0, channels));
         assertThrows(IndexOutOfBoundsException.class, () -> v.transpose(rows, 0, ld + 1, channels, null, 0, 8, xt, 0, channels));
         assertThrows(IndexOutOfBoundsException.class, () -> v.transpose(rows, 0, ld, channels, null, 0, n, xt, 1, channels));
