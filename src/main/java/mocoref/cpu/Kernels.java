@@ -77,7 +77,8 @@ interface Kernels {
     /**
      * dst[dstOff + i*ldd + c] = src[srcOff + c*srcLd + at[i]] (or + i where {@code at} is null), for
      * i < count, c < channels: channel rows turned into position rows (the weight gradient's XT and
-     * packed dY). The vector version gathers L channels of a position at once.
+     * packed dY). The vector version gathers L channels of a position at once, or L/2 channels of two
+     * neighbouring positions.
      */
     void transpose(float[] src, int srcOff, int srcLd, int channels, int[] at, int atOff, int count, float[] dst, int dstOff, int ldd);
 

@@ -671,11 +671,12 @@ final class VectorKernels implements Kernels {
     }
 
     /**
-     * Per position, L channels at a time by one gather (vgatherdps), the rest one by one. Scalar
-     * element moves cost 2-4 cycles each here (an index, a bounds check, a load, a store); the
-     * gather moves L of them in about as many cycles on AVX-512 and AVX2 alike (docs/performance.md,
-     * eighteenth sitting). The Vector API's own index checks are off (see the class comment), so
-     * every source index is checked here: a position's channels span [from, from + (channels-1)*srcLd].
+     * Per position, L channels at a time by one gather (vgatherdps), the rest one by one. A scalar
+     * move is an index, a bounds check, a load and a store; on the Sapphire Rapids VM, one core, rows
+     * in L3, 0.77 ns a float that way against 0.46 gathered, AVX-512 and AVX2 alike (the 32- and
+     * 64-channel weight gradients 15-18% faster, docs/performance.md, eighteenth sitting). The Vector API's own index
+     * checks are off (see the class comment), so every source index is checked here: a position's
+     * channels span [from, from + (channels-1)*srcLd].
      */
     @Override
     public void transpose(float[] src, int srcOff, int srcLd, int channels, int[] at, int atOff, int count, float[] dst, int dstOff, int ldd) {
