@@ -7,7 +7,7 @@ import mocoref.eval.LinearClassifier;
 /**
  * Run in a fresh JVM by {@link VectorBoxingTest}: trains the linear probe first, as `train` does
  * for its raw-pixel baseline, and then measures how many bytes the hot cpu kernels (the tile with
- * its epilogue, BatchNorm's backward sums) allocate per call once C2 has compiled them. Compiled
+ * its epilogue, BatchNorm's backward sums, the gathers) allocate per call once C2 has compiled them. Compiled
  * Vector API code keeps its vectors in registers and allocates nothing; a vector that C2 cannot
  * prove to be of one class is boxed on the heap at every use. That happened when the probe read
  * floats through a second FloatVector shape (256 bits beside the kernels' 512): the shared
@@ -27,6 +27,10 @@ public final class VectorBoxingCheck {
         float[] a = random(r, kLen * mr), b = random(r, 64 * 64 + 2 * nr), c = new float[mr * 64 * 4];
         float[] mask = new float[2 * nr], scratch = new float[8 * nr];
         java.util.Arrays.fill(mask, 1f);
+        int[] gatherIndex = new int[256], positions = new int[32];
+        for (int i = 0; i < gatherIndex.length; i++) gatherIndex[i] = r.nextInt(n) - 64;
+        for (int i = 0; i < positions.length; i++) positions[i] = i + i / 7; // runs of 7
+        float[] xt = new float[positions.length * nr];
         int[] rowOff = new int[kLen];
         for (int i = 0; i < kLen; i++) rowOff[i] = (i % 64) * 64 + i % 9;
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
@@ -39,6 +43,9 @@ public final class VectorBoxingCheck {
             for (int i = 0; i < calls; i++) {
                 k.reluGradSums(dy, (i & 1) == 0 ? y : null, x, 0, n, 0.1f, dz, sums);
                 k.tile(a, 0, mr, kLen, b, rowOff, 0, c, 0, 64 * 4, mr, (i & 2) == 0, (i & 4) == 0 ? mask : null, 0, scratch);
+                k.gather(x, 64, gatherIndex, 0, gatherIndex.length, dz, 0);
+                k.transpose(x, 0, 64, nr, (i & 1) == 0 ? null : positions, 0, positions.length, xt, 0, nr); // L channels a gather
+                k.transpose(x, 0, 64, nr / 4, (i & 1) == 0 ? null : positions, 0, positions.length, xt, 0, nr / 4); // two positions a gather
             }
             best = Math.min(best, (mx.getCurrentThreadAllocatedBytes() - before) / calls);
         }
