@@ -797,10 +797,9 @@ final class CpuConv2d implements Device.Conv2d {
         for (int c = 0; c < inChannels; c++) {
             int from = c * src.rowLength() + src.lead();
             for (int phase = 0; phase < PHASES; phase++) {
-                int row = (c * PHASES + phase) * phaseWindowRow, to = row - first;
-                int[] source = phaseSource[phase];
+                int row = (c * PHASES + phase) * phaseWindowRow;
                 java.util.Arrays.fill(w, row, row + inside0, 0f);
-                kernels.gather(x, from, source, first + inside0, inside1 - inside0, w, to + first + inside0);
+                kernels.gather(x, from, phaseSource[phase], first + inside0, inside1 - inside0, w, row + inside0);
                 java.util.Arrays.fill(w, row + inside1, row + len, 0f);
             }
         }

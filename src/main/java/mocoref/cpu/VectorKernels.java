@@ -697,8 +697,13 @@ final class VectorKernels implements Kernels {
             checkFromIndexSize(from, (int) reach + 1, src.length);
             int c = 0;
             for (; c < vectors; c += L) FloatVector.fromArray(S, src, from + c * srcLd, rowStart, 0).intoArray(dst, to + c);
-            for (; c < channels; c++) dst[to + c] = src[from + c * srcLd];
+            copyColumn(src, from, srcLd, c, channels, dst, to);
         }
+    }
+
+    /** dst[to + c] = src[from + c*srcLd] for c in [c0, c1): one position's channels, one by one. */
+    private static void copyColumn(float[] src, int from, int srcLd, int c0, int c1, float[] dst, int to) {
+        for (int c = c0; c < c1; c++) dst[to + c] = src[from + c * srcLd];
     }
 
     /**
@@ -743,16 +748,14 @@ final class VectorKernels implements Kernels {
             if (next == from + 1) {
                 FloatVector.fromArray(S, src, from, pair, 0).intoArray(dst, to);
             } else {
-                for (int c = 0; c < channels; c++) {
-                    dst[to + c] = src[from + c * srcLd];
-                    dst[to + channels + c] = src[next + c * srcLd];
-                }
+                copyColumn(src, from, srcLd, 0, channels, dst, to);
+                copyColumn(src, next, srcLd, 0, channels, dst, to + channels);
             }
         }
-        for (; i < count; i++) {
-            int from = srcOff + (at == null ? i : at[atOff + i]), to = dstOff + i * channels;
+        if (i < count) { // an odd count's last position
+            int from = srcOff + (at == null ? i : at[atOff + i]);
             checkFromIndexSize(from, reach + 1, src.length);
-            for (int c = 0; c < channels; c++) dst[to + c] = src[from + c * srcLd];
+            copyColumn(src, from, srcLd, 0, channels, dst, dstOff + i * channels);
         }
     }
 
