@@ -60,6 +60,29 @@ interface Kernels {
                   float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff, float[] scratch);
 
     /**
+     * {@link #tile}'s sums without the store: acc[r*nr() + j] += sum_{k < kLen} a[aOff + k*aStride + r] *
+     * b[rowOff[k] + col + j], the kernel's accumulators starting from acc's values and ending there.
+     * A product split along k into calls in order gives the sums of one call over all of k, bit for
+     * bit: the blocked products keep a block of B's rows in L1 while every row tile of A passes over
+     * it. The sums lie at acc[accOff + r*nr() + j] for r < packRows(rows) (the rows past {@code rows} are
+     * the kernel's own).
+     */
+    void tileSums(float[] a, int aOff, int aStride, int kLen, float[] b, int[] rowOff, int col, int rows, float[] acc, int accOff);
+
+    /** {@link #tileSums} over the rows aTap[k] of A's packing, as {@link #tileTaps}. */
+    void tileTapsSums(float[] a, int aOff, int aStride, int[] aTap, int kLen, float[] b, int[] rowOff, int col, int rows, float[] acc, int accOff);
+
+    /**
+     * c[cOff + r*nr() + j] += the product's sum over k (from zero, as {@link #tile}'s), for r < packRows(rows):
+     * {@link #tile} with accumulate into a contiguous tile, without the round trip through scratch
+     * (the weight gradient's tiles of 128 positions spent a tenth of their time there).
+     */
+    void tileAdd(float[] a, int aOff, int aStride, int kLen, float[] b, int[] rowOff, int col, int rows, float[] c, int cOff);
+
+    /** {@link #tile}'s store of the sums in acc: c (+)= acc's rows, times the mask where given. */
+    void storeTile(float[] acc, float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff);
+
+    /**
      * c[cOff + r*ldc + j] += t[r*nr() + j], or -= with {@code subtract}, for r < rows, j < nr(): a
      * tile's results added with a sign into another matrix (Winograd's output transform, one
      * transformed point at a time).
@@ -87,6 +110,13 @@ interface Kernels {
      * reads of its input through a table of source positions. Every index is checked.
      */
     void gather(float[] src, int srcOff, int[] index, int indexOff, int count, float[] dst, int dstOff);
+
+    /**
+     * dst[dstOff + r*ldd + i] = src[rowFrom[r] + index[indexOff + i]] for r < rows, i < count: {@link #gather}
+     * for rows that read the same positions at their own offsets (a strided forward's taps of one tile),
+     * the indexes checked once for all the rows (their least and greatest against each row's offset).
+     */
+    void gatherRows(float[] src, int[] rowFrom, int rows, int[] index, int indexOff, int count, float[] dst, int dstOff, int ldd);
 
     /** sum x[off .. off+len) in a double. */
     double sum(float[] x, int off, int len);
