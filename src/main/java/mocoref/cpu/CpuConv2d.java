@@ -196,11 +196,9 @@ final class CpuConv2d implements Device.Conv2d {
      * @param forwardFrom  where they read, for the compact forward's gather ({@link #tapOffset} of each)
      * @param dataGradTaps the data gradient's k = (o, u, v) that read dY's image at these input positions, ascending
      * @param dataGradFrom where they read ({@link #dyOffset} of each)
-     * @param forwardBlocks the strided forward's taps in blocks of {@link #blockChannels} input channels
-     * @param forwardBlockFrom where each of a block's taps reads, relative to a position's source ({@link #tapSource})
+     * @param forwardSource where the forward's taps read relative to a position's source, for the strided forward's gather ({@link #tapSource})
      */
-    private record TapClass(int[] forwardTaps, int[] forwardFrom, int[] dataGradTaps, int[] dataGradFrom,
-                            int[][] forwardBlocks, int[][] forwardBlockFrom) {}
+    private record TapClass(int[] forwardTaps, int[] forwardFrom, int[] dataGradTaps, int[] dataGradFrom, int[] forwardSource) {}
     private final TapClass[] tapClasses;
     /** Per compact tile: its class, and how many of its positions are real (the rest repeat the last). */
     private final int[] tileClass, tileLength;
@@ -221,18 +219,6 @@ final class CpuConv2d implements Device.Conv2d {
      */
     private final boolean compactStrided;
     private final int[] compactSource;
-    /**
-     * The compact strided forward runs its taps in blocks of this many input channels: per tile, a
-     * block's B rows ({@link #BLOCK_FLOATS} at most: [block taps][nr], in L1) are gathered, every
-     * row tile of A passes over them, continuing its sums ({@link Kernels#tileSums}), and the next
-     * block follows. A whole tile's panel at 4x4 outputs (128 -> 256: 1152 rows, 147 KB) was read
-     * from L2 by each of the 32 row tiles. Same sums in the same order: the same bits.
-     */
-    private final int blockChannels;
-    static final int BLOCK_FLOATS = 4096;
-    /** Per worker: a block's gathered B [block taps][nr]; per worker and row tile of A, the tile's sums. */
-    private final float[][] blockPanel;
-    private final float[][][] blockSums;
     /**
      * The compact tiles come in groups of nr images (see the constructor): group g's tiles are
      * [groupTile[g], groupTile[g + 1]). The compact strided forward runs a group a task and puts its
@@ -415,7 +401,6 @@ final class CpuConv2d implements Device.Conv2d {
         phaseForward = srcPos != null && stride == 2 && kernel == 3 && padding == 1
                 && outputBorder <= phaseBorder;
         compactStrided = srcPos != null && out <= taps && compactMargin != Double.POSITIVE_INFINITY && !phaseForward;
-        blockChannels = compactStrided ? Math.max(1, BLOCK_FLOATS / (kernel * kernel * nr)) : 0;
         int positionTiles = dst.span() / nr;
         int shortTasks = positionTiles >= 8 * 16 * pool.threads() ? 8 : 4;
         tilesPerTask = direct && in <= 16 ? Math.max(shortTasks, Math.min(128, positionTiles / (4 * pool.threads()))) : shortTasks;
@@ -519,7 +504,7 @@ final class CpuConv2d implements Device.Conv2d {
                 System.arraycopy(t, 2, compact, tile * nr, nr);
             }
             // the compact forward's and data gradient's reductions (the strided forward gathers into its panel)
-            int kLen = Math.max(Math.max(compactForward ? taps : 0, compactDataGrad ? out * kernel * kernel : 0), blockChannels * kk);
+            int kLen = Math.max(Math.max(compactForward ? taps : 0, compactDataGrad ? out * kernel * kernel : 0), compactStrided ? taps : 0);
             compactPanel = WorkerPool.scratch(pool.threads(), kLen * nr);
             compactResult = WorkerPool.scratch(pool.threads(), mr * nr);
             compactRows = new int[kLen];
@@ -534,9 +519,6 @@ final class CpuConv2d implements Device.Conv2d {
             compactRows = null;
             groupTile = null;
         }
-        blockPanel = compactStrided ? WorkerPool.scratch(pool.threads(), blockChannels * kk * nr) : null;
-        blockSums = new float[compactStrided ? pool.threads() : 0][][];
-        for (int t = 0; t < blockSums.length; t++) blockSums[t] = WorkerPool.scratch(outRows.count(), mr * nr);
         int mostTiles = 0;
         for (int g = 0; compactStrided && g + 1 < groupTile.length; g++) mostTiles = Math.max(mostTiles, groupTile[g + 1] - groupTile[g]);
         stagedRow = mostTiles * nr + 1;
@@ -607,14 +589,8 @@ final class CpuConv2d implements Device.Conv2d {
                 dataGradFrom[k++] = dyOffset[o * kk + uv];
             }
         }
-        int[][] forwardBlocks = new int[blockChannels == 0 ? 0 : (inChannels + blockChannels - 1) / blockChannels][];
-        for (int b = 0; b < forwardBlocks.length; b++) {
-            int from = b * blockChannels * kk, to = Math.min(inChannels, (b + 1) * blockChannels) * kk;
-            forwardBlocks[b] = java.util.Arrays.stream(forwardTaps).filter(t -> t >= from && t < to).toArray();
-        }
-        int[][] forwardBlockFrom = new int[forwardBlocks.length][];
-        for (int b = 0; b < forwardBlocks.length; b++) forwardBlockFrom[b] = java.util.Arrays.stream(forwardBlocks[b]).map(this::tapSource).toArray();
-        return new TapClass(forwardTaps, forwardFrom, dataGradTaps, dataGradFrom, forwardBlocks, forwardBlockFrom);
+        int[] forwardSource = java.util.Arrays.stream(forwardTaps).map(this::tapSource).toArray();
+        return new TapClass(forwardTaps, forwardFrom, dataGradTaps, dataGradFrom, forwardSource);
     }
 
     /**
@@ -762,34 +738,25 @@ final class CpuConv2d implements Device.Conv2d {
     }
 
     /**
-     * The strided forward of group g's images: per tile of their compact positions and block of input
-     * channels, the block's im2col rows gathered (the class's taps only), then every row tile's sums
-     * continued over them, and the tile's results into the staging rows; last each output channel's
-     * row over the group's images, border positions zero.
+     * The strided forward of group g's images: per tile of their compact positions, the im2col rows
+     * of its class's taps gathered (one gatherRows call), then the products into the staging rows;
+     * last each output channel's row over the group's images, border positions zero.
      */
     private void compactStridedTiles(int g, int worker) {
-        float[] p = blockPanel[worker], stage = staged[worker];
-        float[][] sums = blockSums[worker];
+        float[] p = compactPanel[worker], stage = staged[worker];
         for (int tile = groupTile[g]; tile < groupTile[g + 1]; tile++) {
-            int q = tile * nr;
             TapClass tc = tapClasses[tileClass[tile]];
-            for (float[] s : sums) java.util.Arrays.fill(s, 0f);
-            for (int b = 0; b < tc.forwardBlocks().length; b++) {
-                int[] block = tc.forwardBlocks()[b];
-                if (block.length == 0) continue;
-                kernels.gatherRows(x, tc.forwardBlockFrom()[b], block.length, compactSource, q, nr, p, 0, nr);
-                boolean every = block[block.length - 1] - block[0] == block.length - 1; // ascending: all the block's taps
-                for (int mt = 0; mt < outRows.count(); mt++) {
-                    int stride = outRows.stride(mt), rows = outRows.rows(mt);
-                    if (every) {
-                        kernels.tileSums(packedW, outRows.offset(mt, taps) + block[0] * stride, stride, block.length, p, compactRows, 0, rows, sums[mt], 0);
-                    } else {
-                        kernels.tileTapsSums(packedW, outRows.offset(mt, taps), stride, block, block.length, p, compactRows, 0, rows, sums[mt], 0);
-                    }
-                }
-            }
+            int q = tile * nr, slot = q - groupTile[g] * nr;
+            kernels.gatherRows(x, tc.forwardSource(), tc.forwardSource().length, compactSource, q, nr, p, 0, nr);
             for (int mt = 0; mt < outRows.count(); mt++) {
-                kernels.storeTile(sums[mt], stage, outRows.first(mt) * stagedRow + q - groupTile[g] * nr, stagedRow, outRows.rows(mt), false, null, 0);
+                int rows = outRows.rows(mt), at = outRows.first(mt) * stagedRow + slot;
+                if (tc.forwardTaps().length == taps) {
+                    kernels.tile(packedW, outRows.offset(mt, taps), outRows.stride(mt), taps, p, compactRows, 0, stage, at, stagedRow, rows, false, null, 0,
+                            tileScratch[worker]);
+                } else {
+                    kernels.tileTaps(packedW, outRows.offset(mt, taps), outRows.stride(mt), tc.forwardTaps(), tc.forwardTaps().length, p, compactRows, 0,
+                            stage, at, stagedRow, rows, false, null, 0, tileScratch[worker]);
+                }
             }
         }
         int imagesPerGroup = nr, first = g * imagesPerGroup * dst.imageStride();

@@ -60,29 +60,6 @@ interface Kernels {
                   float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff, float[] scratch);
 
     /**
-     * {@link #tile}'s sums without the store: acc[r*nr() + j] += sum_{k < kLen} a[aOff + k*aStride + r] *
-     * b[rowOff[k] + col + j], the kernel's accumulators starting from acc's values and ending there.
-     * A product split along k into calls in order gives the sums of one call over all of k, bit for
-     * bit: the blocked products keep a block of B's rows in L1 while every row tile of A passes over
-     * it. The sums lie at acc[accOff + r*nr() + j] for r < packRows(rows) (the rows past {@code rows} are
-     * the kernel's own).
-     */
-    void tileSums(float[] a, int aOff, int aStride, int kLen, float[] b, int[] rowOff, int col, int rows, float[] acc, int accOff);
-
-    /** {@link #tileSums} over the rows aTap[k] of A's packing, as {@link #tileTaps}. */
-    void tileTapsSums(float[] a, int aOff, int aStride, int[] aTap, int kLen, float[] b, int[] rowOff, int col, int rows, float[] acc, int accOff);
-
-    /**
-     * c[cOff + r*nr() + j] += the product's sum over k (from zero, as {@link #tile}'s), for r < packRows(rows):
-     * {@link #tile} with accumulate into a contiguous tile, without the round trip through scratch
-     * (the weight gradient's tiles of 128 positions spent a tenth of their time there).
-     */
-    void tileAdd(float[] a, int aOff, int aStride, int kLen, float[] b, int[] rowOff, int col, int rows, float[] c, int cOff);
-
-    /** {@link #tile}'s store of the sums in acc: c (+)= acc's rows, times the mask where given. */
-    void storeTile(float[] acc, float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff);
-
-    /**
      * c[cOff + r*ldc + j] += t[r*nr() + j], or -= with {@code subtract}, for r < rows, j < nr(): a
      * tile's results added with a sign into another matrix (Winograd's output transform, one
      * transformed point at a time).

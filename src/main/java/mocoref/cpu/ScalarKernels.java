@@ -46,50 +46,14 @@ final class ScalarKernels implements Kernels {
     /** Both tiles: A's k-th row is row aTap[k] of its packing, or row k where aTap is null. */
     private void product(float[] a, int aOff, int aStride, int[] aTap, int kLen, float[] b, int[] rowOff, int col,
                          float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff, float[] scratch) {
-        java.util.Arrays.fill(scratch, 0, rows * nr, 0f);
-        sums(a, aOff, aStride, aTap, kLen, b, rowOff, col, rows, scratch, 0, false);
-        storeTile(scratch, c, cOff, ldc, rows, accumulate, mask, maskOff);
-    }
-
-    @Override
-    public void tileSums(float[] a, int aOff, int aStride, int kLen, float[] b, int[] rowOff, int col, int rows, float[] acc, int accOff) {
-        sums(a, aOff, aStride, null, kLen, b, rowOff, col, rows, acc, accOff, false);
-    }
-
-    @Override
-    public void tileTapsSums(float[] a, int aOff, int aStride, int[] aTap, int kLen, float[] b, int[] rowOff, int col, int rows, float[] acc,
-                             int accOff) {
-        sums(a, aOff, aStride, java.util.Objects.requireNonNull(aTap), kLen, b, rowOff, col, rows, acc, accOff, false);
-    }
-
-    @Override
-    public void tileAdd(float[] a, int aOff, int aStride, int kLen, float[] b, int[] rowOff, int col, int rows, float[] c, int cOff) {
-        sums(a, aOff, aStride, null, kLen, b, rowOff, col, rows, c, cOff, true);
-    }
-
-    /**
-     * acc's sums continued over k < kLen, or with {@code add} a sum from zero added to acc (A's k-th row
-     * is row aTap[k] of its packing, or row k where aTap is null).
-     */
-    private void sums(float[] a, int aOff, int aStride, int[] aTap, int kLen, float[] b, int[] rowOff, int col, int rows, float[] acc, int accOff,
-                      boolean add) {
         if (rows < 1 || rows > mr || aStride < rows) throw new IllegalArgumentException(rows + " rows of a " + mr + "-row tile, A's stride " + aStride);
         for (int r = 0; r < rows; r++) {
             for (int j = 0; j < nr; j++) {
-                int at = accOff + r * nr + j;
-                float sum = add ? 0f : acc[at];
+                float sum = 0;
                 for (int k = 0; k < kLen; k++) sum += a[aOff + (aTap == null ? k : aTap[k]) * aStride + r] * b[rowOff[k] + col + j];
-                acc[at] = add ? acc[at] + sum : sum;
-            }
-        }
-    }
-
-    @Override
-    public void storeTile(float[] acc, float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff) {
-        for (int r = 0; r < rows; r++) {
-            for (int j = 0; j < nr; j++) {
+                scratch[r * nr + j] = sum;
                 int at = cOff + r * ldc + j;
-                float v = accumulate ? c[at] + acc[r * nr + j] : acc[r * nr + j];
+                float v = accumulate ? c[at] + sum : sum;
                 c[at] = mask == null ? v : v * mask[maskOff + j];
             }
         }

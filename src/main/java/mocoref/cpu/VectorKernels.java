@@ -48,11 +48,6 @@ final class VectorKernels implements Kernels {
     private static final int TILE_ROWS = WIDE ? 8 : 5;
     /** Partial sums stay in float this many elements, then move to a double. */
     private static final int FLUSH = 64 * 16;
-    /**
-     * The kernels' accumulators start from an array and end added to one: zeros where a product
-     * starts from nothing (0 + x is x: a sum from +0 is never -0) or is not added to anything.
-     */
-    private static final float[] ZEROS = new float[TILE_ROWS * 2 * L];
 
     @Override
     public int mr() {
@@ -99,46 +94,14 @@ final class VectorKernels implements Kernels {
         // A ragged tile (20 channels = 8 + 8 + 4 on AVX-512, 6 = 5 + 1 on AVX2) runs a narrower
         // kernel instead of multiplying rows of zeros: the same sums in the same order.
         checkTile(aStride, c, cOff, ldc, rows, mask, maskOff, t);
-        sums(a, aOff, aStride, kLen, b, rowOff, col, rows, ZEROS, 0, ZEROS, 0, t, 0);
-        epilogue(t, c, cOff, ldc, rows, accumulate, mask, maskOff);
-    }
-
-    @Override
-    public void tileSums(float[] a, int aOff, int aStride, int kLen, float[] b, int[] rowOff, int col, int rows, float[] acc, int accOff) {
-        checkSums(aStride, rows, acc, accOff);
-        sums(a, aOff, aStride, kLen, b, rowOff, col, rows, acc, accOff, ZEROS, 0, acc, accOff);
-    }
-
-    @Override
-    public void tileAdd(float[] a, int aOff, int aStride, int kLen, float[] b, int[] rowOff, int col, int rows, float[] c, int cOff) {
-        checkSums(aStride, rows, c, cOff);
-        sums(a, aOff, aStride, kLen, b, rowOff, col, rows, ZEROS, 0, c, cOff, c, cOff);
-    }
-
-    /** to's tile = from's tile + the product + plus's tile: the kernel's accumulators start from from's values and end added to plus's. */
-    private void sums(float[] a, int aOff, int aStride, int kLen, float[] b, int[] rowOff, int col, int rows,
-                      float[] from, int fromOff, float[] plus, int plusOff, float[] to, int toOff) {
         switch (packRows(rows)) { // the kernel whose rows packRows names
-            case 2 -> tile2x2(a, aOff, aStride, kLen, b, rowOff, col, from, fromOff, plus, plusOff, to, toOff);
-            case 4 -> tile4x2(a, aOff, aStride, kLen, b, rowOff, col, from, fromOff, plus, plusOff, to, toOff);
-            case 5 -> tile5x2(a, aOff, aStride, kLen, b, rowOff, col, from, fromOff, plus, plusOff, to, toOff); // AVX2 only
-            case 6 -> tile6x2(a, aOff, aStride, kLen, b, rowOff, col, from, fromOff, plus, plusOff, to, toOff); // wide tiles only
-            default -> tile8x2(a, aOff, aStride, kLen, b, rowOff, col, from, fromOff, plus, plusOff, to, toOff);
+            case 2 -> tile2x2(a, aOff, aStride, kLen, b, rowOff, col, t);
+            case 4 -> tile4x2(a, aOff, aStride, kLen, b, rowOff, col, t);
+            case 5 -> tile5x2(a, aOff, aStride, kLen, b, rowOff, col, t); // AVX2 only
+            case 6 -> tile6x2(a, aOff, aStride, kLen, b, rowOff, col, t); // wide tiles only
+            default -> tile8x2(a, aOff, aStride, kLen, b, rowOff, col, t);
         }
-    }
-
-    @Override
-    public void storeTile(float[] acc, float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff) {
-        checkTile(packRows(rows), c, cOff, ldc, rows, mask, maskOff, acc);
-        epilogue(acc, c, cOff, ldc, rows, accumulate, mask, maskOff);
-    }
-
-    /** {@link #tileSums}' and {@link #tileAdd}'s arguments: a tile's rows, A's stride, the room for the kernel's rows at accOff. */
-    private void checkSums(int aStride, int rows, float[] acc, int accOff) {
-        if (rows < 1 || rows > TILE_ROWS || aStride < packRows(rows)) {
-            throw new IllegalArgumentException(rows + " rows of a " + TILE_ROWS + "-row tile, A's stride " + aStride);
-        }
-        checkFromIndexSize(accOff, packRows(rows) * 2 * L, acc.length);
+        epilogue(t, c, cOff, ldc, rows, accumulate, mask, maskOff);
     }
 
     /** The arguments {@link #tile} and {@link #tileTaps} check before a kernel runs (its vector accesses are unchecked). */
@@ -152,15 +115,9 @@ final class VectorKernels implements Kernels {
     }
 
     /** Rows 0-3 of a tile whose A is packed {@code stride} rows per k. */
-    private static void tile4x2(float[] a, int aOff, int stride, int kLen, float[] b, int[] rowOff, int col, float[] from, int fromOff, float[] plus, int plusOff, float[] to, int toOff) {
-        FloatVector c00 = FloatVector.fromArray(S, from, fromOff);
-        FloatVector c01 = FloatVector.fromArray(S, from, fromOff + L);
-        FloatVector c10 = FloatVector.fromArray(S, from, fromOff + 2 * L);
-        FloatVector c11 = FloatVector.fromArray(S, from, fromOff + 3 * L);
-        FloatVector c20 = FloatVector.fromArray(S, from, fromOff + 4 * L);
-        FloatVector c21 = FloatVector.fromArray(S, from, fromOff + 5 * L);
-        FloatVector c30 = FloatVector.fromArray(S, from, fromOff + 6 * L);
-        FloatVector c31 = FloatVector.fromArray(S, from, fromOff + 7 * L);
+    private static void tile4x2(float[] a, int aOff, int stride, int kLen, float[] b, int[] rowOff, int col, float[] t) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
         int bLimit = b.length - 2 * L + 1;
         for (int k = 0, ai = aOff; k < kLen; k++, ai += stride) {
             int bi = checkIndex(rowOff[k] + col, bLimit); // both loads: [bi, bi + 2L)
@@ -179,22 +136,20 @@ final class VectorKernels implements Kernels {
             c30 = av.fma(b0, c30);
             c31 = av.fma(b1, c31);
         }
-        c00.add(FloatVector.fromArray(S, plus, plusOff)).intoArray(to, toOff);
-        c01.add(FloatVector.fromArray(S, plus, plusOff + L)).intoArray(to, toOff + L);
-        c10.add(FloatVector.fromArray(S, plus, plusOff + 2 * L)).intoArray(to, toOff + 2 * L);
-        c11.add(FloatVector.fromArray(S, plus, plusOff + 3 * L)).intoArray(to, toOff + 3 * L);
-        c20.add(FloatVector.fromArray(S, plus, plusOff + 4 * L)).intoArray(to, toOff + 4 * L);
-        c21.add(FloatVector.fromArray(S, plus, plusOff + 5 * L)).intoArray(to, toOff + 5 * L);
-        c30.add(FloatVector.fromArray(S, plus, plusOff + 6 * L)).intoArray(to, toOff + 6 * L);
-        c31.add(FloatVector.fromArray(S, plus, plusOff + 7 * L)).intoArray(to, toOff + 7 * L);
+        c00.intoArray(t, 0);
+        c01.intoArray(t, L);
+        c10.intoArray(t, 2 * L);
+        c11.intoArray(t, 3 * L);
+        c20.intoArray(t, 4 * L);
+        c21.intoArray(t, 5 * L);
+        c30.intoArray(t, 6 * L);
+        c31.intoArray(t, 7 * L);
     }
 
     /** Rows 0-1 of a tile whose A is packed {@code stride} rows per k. */
-    private static void tile2x2(float[] a, int aOff, int stride, int kLen, float[] b, int[] rowOff, int col, float[] from, int fromOff, float[] plus, int plusOff, float[] to, int toOff) {
-        FloatVector c00 = FloatVector.fromArray(S, from, fromOff);
-        FloatVector c01 = FloatVector.fromArray(S, from, fromOff + L);
-        FloatVector c10 = FloatVector.fromArray(S, from, fromOff + 2 * L);
-        FloatVector c11 = FloatVector.fromArray(S, from, fromOff + 3 * L);
+    private static void tile2x2(float[] a, int aOff, int stride, int kLen, float[] b, int[] rowOff, int col, float[] t) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z;
         int bLimit = b.length - 2 * L + 1;
         for (int k = 0, ai = aOff; k < kLen; k++, ai += stride) {
             int bi = checkIndex(rowOff[k] + col, bLimit); // both loads: [bi, bi + 2L)
@@ -207,30 +162,17 @@ final class VectorKernels implements Kernels {
             c10 = av.fma(b0, c10);
             c11 = av.fma(b1, c11);
         }
-        c00.add(FloatVector.fromArray(S, plus, plusOff)).intoArray(to, toOff);
-        c01.add(FloatVector.fromArray(S, plus, plusOff + L)).intoArray(to, toOff + L);
-        c10.add(FloatVector.fromArray(S, plus, plusOff + 2 * L)).intoArray(to, toOff + 2 * L);
-        c11.add(FloatVector.fromArray(S, plus, plusOff + 3 * L)).intoArray(to, toOff + 3 * L);
+        c00.intoArray(t, 0);
+        c01.intoArray(t, L);
+        c10.intoArray(t, 2 * L);
+        c11.intoArray(t, 3 * L);
     }
 
     /** The 8 x 2L micro-kernel: per k, two loads of B, eight broadcasts of A, sixteen FMAs. */
-    private static void tile8x2(float[] a, int aOff, int stride, int kLen, float[] b, int[] rowOff, int col, float[] from, int fromOff, float[] plus, int plusOff, float[] to, int toOff) {
-        FloatVector c00 = FloatVector.fromArray(S, from, fromOff);
-        FloatVector c01 = FloatVector.fromArray(S, from, fromOff + L);
-        FloatVector c10 = FloatVector.fromArray(S, from, fromOff + 2 * L);
-        FloatVector c11 = FloatVector.fromArray(S, from, fromOff + 3 * L);
-        FloatVector c20 = FloatVector.fromArray(S, from, fromOff + 4 * L);
-        FloatVector c21 = FloatVector.fromArray(S, from, fromOff + 5 * L);
-        FloatVector c30 = FloatVector.fromArray(S, from, fromOff + 6 * L);
-        FloatVector c31 = FloatVector.fromArray(S, from, fromOff + 7 * L);
-        FloatVector c40 = FloatVector.fromArray(S, from, fromOff + 8 * L);
-        FloatVector c41 = FloatVector.fromArray(S, from, fromOff + 9 * L);
-        FloatVector c50 = FloatVector.fromArray(S, from, fromOff + 10 * L);
-        FloatVector c51 = FloatVector.fromArray(S, from, fromOff + 11 * L);
-        FloatVector c60 = FloatVector.fromArray(S, from, fromOff + 12 * L);
-        FloatVector c61 = FloatVector.fromArray(S, from, fromOff + 13 * L);
-        FloatVector c70 = FloatVector.fromArray(S, from, fromOff + 14 * L);
-        FloatVector c71 = FloatVector.fromArray(S, from, fromOff + 15 * L);
+    private static void tile8x2(float[] a, int aOff, int stride, int kLen, float[] b, int[] rowOff, int col, float[] t) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+        FloatVector c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
         int bLimit = b.length - 2 * L + 1;
         for (int k = 0, ai = aOff; k < kLen; k++, ai += stride) {
             int bi = checkIndex(rowOff[k] + col, bLimit); // both loads: [bi, bi + 2L)
@@ -263,41 +205,32 @@ final class VectorKernels implements Kernels {
         }
         // straight-line stores into the scratch tile, the rest in a separate loop: an epilogue with
         // branches on vectors here would push C2 past its inlining node budget and box them all
-        c00.add(FloatVector.fromArray(S, plus, plusOff)).intoArray(to, toOff);
-        c01.add(FloatVector.fromArray(S, plus, plusOff + L)).intoArray(to, toOff + L);
-        c10.add(FloatVector.fromArray(S, plus, plusOff + 2 * L)).intoArray(to, toOff + 2 * L);
-        c11.add(FloatVector.fromArray(S, plus, plusOff + 3 * L)).intoArray(to, toOff + 3 * L);
-        c20.add(FloatVector.fromArray(S, plus, plusOff + 4 * L)).intoArray(to, toOff + 4 * L);
-        c21.add(FloatVector.fromArray(S, plus, plusOff + 5 * L)).intoArray(to, toOff + 5 * L);
-        c30.add(FloatVector.fromArray(S, plus, plusOff + 6 * L)).intoArray(to, toOff + 6 * L);
-        c31.add(FloatVector.fromArray(S, plus, plusOff + 7 * L)).intoArray(to, toOff + 7 * L);
-        c40.add(FloatVector.fromArray(S, plus, plusOff + 8 * L)).intoArray(to, toOff + 8 * L);
-        c41.add(FloatVector.fromArray(S, plus, plusOff + 9 * L)).intoArray(to, toOff + 9 * L);
-        c50.add(FloatVector.fromArray(S, plus, plusOff + 10 * L)).intoArray(to, toOff + 10 * L);
-        c51.add(FloatVector.fromArray(S, plus, plusOff + 11 * L)).intoArray(to, toOff + 11 * L);
-        c60.add(FloatVector.fromArray(S, plus, plusOff + 12 * L)).intoArray(to, toOff + 12 * L);
-        c61.add(FloatVector.fromArray(S, plus, plusOff + 13 * L)).intoArray(to, toOff + 13 * L);
-        c70.add(FloatVector.fromArray(S, plus, plusOff + 14 * L)).intoArray(to, toOff + 14 * L);
-        c71.add(FloatVector.fromArray(S, plus, plusOff + 15 * L)).intoArray(to, toOff + 15 * L);
+        c00.intoArray(t, 0);
+        c01.intoArray(t, L);
+        c10.intoArray(t, 2 * L);
+        c11.intoArray(t, 3 * L);
+        c20.intoArray(t, 4 * L);
+        c21.intoArray(t, 5 * L);
+        c30.intoArray(t, 6 * L);
+        c31.intoArray(t, 7 * L);
+        c40.intoArray(t, 8 * L);
+        c41.intoArray(t, 9 * L);
+        c50.intoArray(t, 10 * L);
+        c51.intoArray(t, 11 * L);
+        c60.intoArray(t, 12 * L);
+        c61.intoArray(t, 13 * L);
+        c70.intoArray(t, 14 * L);
+        c71.intoArray(t, 15 * L);
     }
 
     /**
      * Rows 0-5 of a wide tile (the 8 x 2L tile's ragged remainder): per k, two loads of B, six
      * broadcasts, twelve FMAs. A is packed {@code stride} (8) rows per k. Not the AVX2 tile: see above.
      */
-    private static void tile6x2(float[] a, int aOff, int stride, int kLen, float[] b, int[] rowOff, int col, float[] from, int fromOff, float[] plus, int plusOff, float[] to, int toOff) {
-        FloatVector c00 = FloatVector.fromArray(S, from, fromOff);
-        FloatVector c01 = FloatVector.fromArray(S, from, fromOff + L);
-        FloatVector c10 = FloatVector.fromArray(S, from, fromOff + 2 * L);
-        FloatVector c11 = FloatVector.fromArray(S, from, fromOff + 3 * L);
-        FloatVector c20 = FloatVector.fromArray(S, from, fromOff + 4 * L);
-        FloatVector c21 = FloatVector.fromArray(S, from, fromOff + 5 * L);
-        FloatVector c30 = FloatVector.fromArray(S, from, fromOff + 6 * L);
-        FloatVector c31 = FloatVector.fromArray(S, from, fromOff + 7 * L);
-        FloatVector c40 = FloatVector.fromArray(S, from, fromOff + 8 * L);
-        FloatVector c41 = FloatVector.fromArray(S, from, fromOff + 9 * L);
-        FloatVector c50 = FloatVector.fromArray(S, from, fromOff + 10 * L);
-        FloatVector c51 = FloatVector.fromArray(S, from, fromOff + 11 * L);
+    private static void tile6x2(float[] a, int aOff, int stride, int kLen, float[] b, int[] rowOff, int col, float[] t) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
+        FloatVector c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
         int bLimit = b.length - 2 * L + 1;
         for (int k = 0, ai = aOff; k < kLen; k++, ai += stride) {
             int bi = checkIndex(rowOff[k] + col, bLimit); // both loads: [bi, bi + 2L)
@@ -322,32 +255,25 @@ final class VectorKernels implements Kernels {
             c50 = av.fma(b0, c50);
             c51 = av.fma(b1, c51);
         }
-        c00.add(FloatVector.fromArray(S, plus, plusOff)).intoArray(to, toOff);
-        c01.add(FloatVector.fromArray(S, plus, plusOff + L)).intoArray(to, toOff + L);
-        c10.add(FloatVector.fromArray(S, plus, plusOff + 2 * L)).intoArray(to, toOff + 2 * L);
-        c11.add(FloatVector.fromArray(S, plus, plusOff + 3 * L)).intoArray(to, toOff + 3 * L);
-        c20.add(FloatVector.fromArray(S, plus, plusOff + 4 * L)).intoArray(to, toOff + 4 * L);
-        c21.add(FloatVector.fromArray(S, plus, plusOff + 5 * L)).intoArray(to, toOff + 5 * L);
-        c30.add(FloatVector.fromArray(S, plus, plusOff + 6 * L)).intoArray(to, toOff + 6 * L);
-        c31.add(FloatVector.fromArray(S, plus, plusOff + 7 * L)).intoArray(to, toOff + 7 * L);
-        c40.add(FloatVector.fromArray(S, plus, plusOff + 8 * L)).intoArray(to, toOff + 8 * L);
-        c41.add(FloatVector.fromArray(S, plus, plusOff + 9 * L)).intoArray(to, toOff + 9 * L);
-        c50.add(FloatVector.fromArray(S, plus, plusOff + 10 * L)).intoArray(to, toOff + 10 * L);
-        c51.add(FloatVector.fromArray(S, plus, plusOff + 11 * L)).intoArray(to, toOff + 11 * L);
+        c00.intoArray(t, 0);
+        c01.intoArray(t, L);
+        c10.intoArray(t, 2 * L);
+        c11.intoArray(t, 3 * L);
+        c20.intoArray(t, 4 * L);
+        c21.intoArray(t, 5 * L);
+        c30.intoArray(t, 6 * L);
+        c31.intoArray(t, 7 * L);
+        c40.intoArray(t, 8 * L);
+        c41.intoArray(t, 9 * L);
+        c50.intoArray(t, 10 * L);
+        c51.intoArray(t, 11 * L);
     }
 
     /** The AVX2 tile of 5 rows: per k, two loads of B, five broadcasts, ten FMAs (13 of the 16 registers). */
-    private static void tile5x2(float[] a, int aOff, int stride, int kLen, float[] b, int[] rowOff, int col, float[] from, int fromOff, float[] plus, int plusOff, float[] to, int toOff) {
-        FloatVector c00 = FloatVector.fromArray(S, from, fromOff);
-        FloatVector c01 = FloatVector.fromArray(S, from, fromOff + L);
-        FloatVector c10 = FloatVector.fromArray(S, from, fromOff + 2 * L);
-        FloatVector c11 = FloatVector.fromArray(S, from, fromOff + 3 * L);
-        FloatVector c20 = FloatVector.fromArray(S, from, fromOff + 4 * L);
-        FloatVector c21 = FloatVector.fromArray(S, from, fromOff + 5 * L);
-        FloatVector c30 = FloatVector.fromArray(S, from, fromOff + 6 * L);
-        FloatVector c31 = FloatVector.fromArray(S, from, fromOff + 7 * L);
-        FloatVector c40 = FloatVector.fromArray(S, from, fromOff + 8 * L);
-        FloatVector c41 = FloatVector.fromArray(S, from, fromOff + 9 * L);
+    private static void tile5x2(float[] a, int aOff, int stride, int kLen, float[] b, int[] rowOff, int col, float[] t) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
+        FloatVector c30 = z, c31 = z, c40 = z, c41 = z;
         int bLimit = b.length - 2 * L + 1;
         for (int k = 0, ai = aOff; k < kLen; k++, ai += stride) {
             int bi = checkIndex(rowOff[k] + col, bLimit); // both loads: [bi, bi + 2L)
@@ -369,16 +295,16 @@ final class VectorKernels implements Kernels {
             c40 = av.fma(b0, c40);
             c41 = av.fma(b1, c41);
         }
-        c00.add(FloatVector.fromArray(S, plus, plusOff)).intoArray(to, toOff);
-        c01.add(FloatVector.fromArray(S, plus, plusOff + L)).intoArray(to, toOff + L);
-        c10.add(FloatVector.fromArray(S, plus, plusOff + 2 * L)).intoArray(to, toOff + 2 * L);
-        c11.add(FloatVector.fromArray(S, plus, plusOff + 3 * L)).intoArray(to, toOff + 3 * L);
-        c20.add(FloatVector.fromArray(S, plus, plusOff + 4 * L)).intoArray(to, toOff + 4 * L);
-        c21.add(FloatVector.fromArray(S, plus, plusOff + 5 * L)).intoArray(to, toOff + 5 * L);
-        c30.add(FloatVector.fromArray(S, plus, plusOff + 6 * L)).intoArray(to, toOff + 6 * L);
-        c31.add(FloatVector.fromArray(S, plus, plusOff + 7 * L)).intoArray(to, toOff + 7 * L);
-        c40.add(FloatVector.fromArray(S, plus, plusOff + 8 * L)).intoArray(to, toOff + 8 * L);
-        c41.add(FloatVector.fromArray(S, plus, plusOff + 9 * L)).intoArray(to, toOff + 9 * L);
+        c00.intoArray(t, 0);
+        c01.intoArray(t, L);
+        c10.intoArray(t, 2 * L);
+        c11.intoArray(t, 3 * L);
+        c20.intoArray(t, 4 * L);
+        c21.intoArray(t, 5 * L);
+        c30.intoArray(t, 6 * L);
+        c31.intoArray(t, 7 * L);
+        c40.intoArray(t, 8 * L);
+        c41.intoArray(t, 9 * L);
     }
 
     /**
@@ -393,33 +319,19 @@ final class VectorKernels implements Kernels {
     public void tileTaps(float[] a, int aOff, int aStride, int[] aTap, int kLen, float[] b, int[] rowOff, int col,
                          float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff, float[] t) {
         checkTile(aStride, c, cOff, ldc, rows, mask, maskOff, t);
-        tapSums(a, aOff, aStride, aTap, kLen, b, rowOff, col, rows, ZEROS, 0, t, 0);
+        switch (packRows(rows)) {
+            case 2 -> tile2x2Taps(a, aOff, aStride, aTap, kLen, b, rowOff, col, t);
+            case 4 -> tile4x2Taps(a, aOff, aStride, aTap, kLen, b, rowOff, col, t);
+            case 5 -> tile5x2Taps(a, aOff, aStride, aTap, kLen, b, rowOff, col, t);
+            case 6 -> tile6x2Taps(a, aOff, aStride, aTap, kLen, b, rowOff, col, t);
+            default -> tile8x2Taps(a, aOff, aStride, aTap, kLen, b, rowOff, col, t);
+        }
         epilogue(t, c, cOff, ldc, rows, accumulate, mask, maskOff);
     }
 
-    @Override
-    public void tileTapsSums(float[] a, int aOff, int aStride, int[] aTap, int kLen, float[] b, int[] rowOff, int col, int rows, float[] acc,
-                             int accOff) {
-        checkSums(aStride, rows, acc, accOff);
-        tapSums(a, aOff, aStride, aTap, kLen, b, rowOff, col, rows, acc, accOff, acc, accOff);
-    }
-
-    private void tapSums(float[] a, int aOff, int aStride, int[] aTap, int kLen, float[] b, int[] rowOff, int col, int rows,
-                         float[] from, int fromOff, float[] to, int toOff) {
-        switch (packRows(rows)) {
-            case 2 -> tile2x2Taps(a, aOff, aStride, aTap, kLen, b, rowOff, col, from, fromOff, ZEROS, 0, to, toOff);
-            case 4 -> tile4x2Taps(a, aOff, aStride, aTap, kLen, b, rowOff, col, from, fromOff, ZEROS, 0, to, toOff);
-            case 5 -> tile5x2Taps(a, aOff, aStride, aTap, kLen, b, rowOff, col, from, fromOff, ZEROS, 0, to, toOff);
-            case 6 -> tile6x2Taps(a, aOff, aStride, aTap, kLen, b, rowOff, col, from, fromOff, ZEROS, 0, to, toOff);
-            default -> tile8x2Taps(a, aOff, aStride, aTap, kLen, b, rowOff, col, from, fromOff, ZEROS, 0, to, toOff);
-        }
-    }
-
-    private static void tile2x2Taps(float[] a, int aOff, int stride, int[] aTap, int kLen, float[] b, int[] rowOff, int col, float[] from, int fromOff, float[] plus, int plusOff, float[] to, int toOff) {
-        FloatVector c00 = FloatVector.fromArray(S, from, fromOff);
-        FloatVector c01 = FloatVector.fromArray(S, from, fromOff + L);
-        FloatVector c10 = FloatVector.fromArray(S, from, fromOff + 2 * L);
-        FloatVector c11 = FloatVector.fromArray(S, from, fromOff + 3 * L);
+    private static void tile2x2Taps(float[] a, int aOff, int stride, int[] aTap, int kLen, float[] b, int[] rowOff, int col, float[] t) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z;
         int bLimit = b.length - 2 * L + 1;
         for (int k = 0; k < kLen; k++) {
             int ai = aOff + aTap[k] * stride;
@@ -433,21 +345,15 @@ final class VectorKernels implements Kernels {
             c10 = av.fma(b0, c10);
             c11 = av.fma(b1, c11);
         }
-        c00.add(FloatVector.fromArray(S, plus, plusOff)).intoArray(to, toOff);
-        c01.add(FloatVector.fromArray(S, plus, plusOff + L)).intoArray(to, toOff + L);
-        c10.add(FloatVector.fromArray(S, plus, plusOff + 2 * L)).intoArray(to, toOff + 2 * L);
-        c11.add(FloatVector.fromArray(S, plus, plusOff + 3 * L)).intoArray(to, toOff + 3 * L);
+        c00.intoArray(t, 0);
+        c01.intoArray(t, L);
+        c10.intoArray(t, 2 * L);
+        c11.intoArray(t, 3 * L);
     }
 
-    private static void tile4x2Taps(float[] a, int aOff, int stride, int[] aTap, int kLen, float[] b, int[] rowOff, int col, float[] from, int fromOff, float[] plus, int plusOff, float[] to, int toOff) {
-        FloatVector c00 = FloatVector.fromArray(S, from, fromOff);
-        FloatVector c01 = FloatVector.fromArray(S, from, fromOff + L);
-        FloatVector c10 = FloatVector.fromArray(S, from, fromOff + 2 * L);
-        FloatVector c11 = FloatVector.fromArray(S, from, fromOff + 3 * L);
-        FloatVector c20 = FloatVector.fromArray(S, from, fromOff + 4 * L);
-        FloatVector c21 = FloatVector.fromArray(S, from, fromOff + 5 * L);
-        FloatVector c30 = FloatVector.fromArray(S, from, fromOff + 6 * L);
-        FloatVector c31 = FloatVector.fromArray(S, from, fromOff + 7 * L);
+    private static void tile4x2Taps(float[] a, int aOff, int stride, int[] aTap, int kLen, float[] b, int[] rowOff, int col, float[] t) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
         int bLimit = b.length - 2 * L + 1;
         for (int k = 0; k < kLen; k++) {
             int ai = aOff + aTap[k] * stride;
@@ -467,27 +373,20 @@ final class VectorKernels implements Kernels {
             c30 = av.fma(b0, c30);
             c31 = av.fma(b1, c31);
         }
-        c00.add(FloatVector.fromArray(S, plus, plusOff)).intoArray(to, toOff);
-        c01.add(FloatVector.fromArray(S, plus, plusOff + L)).intoArray(to, toOff + L);
-        c10.add(FloatVector.fromArray(S, plus, plusOff + 2 * L)).intoArray(to, toOff + 2 * L);
-        c11.add(FloatVector.fromArray(S, plus, plusOff + 3 * L)).intoArray(to, toOff + 3 * L);
-        c20.add(FloatVector.fromArray(S, plus, plusOff + 4 * L)).intoArray(to, toOff + 4 * L);
-        c21.add(FloatVector.fromArray(S, plus, plusOff + 5 * L)).intoArray(to, toOff + 5 * L);
-        c30.add(FloatVector.fromArray(S, plus, plusOff + 6 * L)).intoArray(to, toOff + 6 * L);
-        c31.add(FloatVector.fromArray(S, plus, plusOff + 7 * L)).intoArray(to, toOff + 7 * L);
+        c00.intoArray(t, 0);
+        c01.intoArray(t, L);
+        c10.intoArray(t, 2 * L);
+        c11.intoArray(t, 3 * L);
+        c20.intoArray(t, 4 * L);
+        c21.intoArray(t, 5 * L);
+        c30.intoArray(t, 6 * L);
+        c31.intoArray(t, 7 * L);
     }
 
-    private static void tile5x2Taps(float[] a, int aOff, int stride, int[] aTap, int kLen, float[] b, int[] rowOff, int col, float[] from, int fromOff, float[] plus, int plusOff, float[] to, int toOff) {
-        FloatVector c00 = FloatVector.fromArray(S, from, fromOff);
-        FloatVector c01 = FloatVector.fromArray(S, from, fromOff + L);
-        FloatVector c10 = FloatVector.fromArray(S, from, fromOff + 2 * L);
-        FloatVector c11 = FloatVector.fromArray(S, from, fromOff + 3 * L);
-        FloatVector c20 = FloatVector.fromArray(S, from, fromOff + 4 * L);
-        FloatVector c21 = FloatVector.fromArray(S, from, fromOff + 5 * L);
-        FloatVector c30 = FloatVector.fromArray(S, from, fromOff + 6 * L);
-        FloatVector c31 = FloatVector.fromArray(S, from, fromOff + 7 * L);
-        FloatVector c40 = FloatVector.fromArray(S, from, fromOff + 8 * L);
-        FloatVector c41 = FloatVector.fromArray(S, from, fromOff + 9 * L);
+    private static void tile5x2Taps(float[] a, int aOff, int stride, int[] aTap, int kLen, float[] b, int[] rowOff, int col, float[] t) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
+        FloatVector c30 = z, c31 = z, c40 = z, c41 = z;
         int bLimit = b.length - 2 * L + 1;
         for (int k = 0; k < kLen; k++) {
             int ai = aOff + aTap[k] * stride;
@@ -510,31 +409,22 @@ final class VectorKernels implements Kernels {
             c40 = av.fma(b0, c40);
             c41 = av.fma(b1, c41);
         }
-        c00.add(FloatVector.fromArray(S, plus, plusOff)).intoArray(to, toOff);
-        c01.add(FloatVector.fromArray(S, plus, plusOff + L)).intoArray(to, toOff + L);
-        c10.add(FloatVector.fromArray(S, plus, plusOff + 2 * L)).intoArray(to, toOff + 2 * L);
-        c11.add(FloatVector.fromArray(S, plus, plusOff + 3 * L)).intoArray(to, toOff + 3 * L);
-        c20.add(FloatVector.fromArray(S, plus, plusOff + 4 * L)).intoArray(to, toOff + 4 * L);
-        c21.add(FloatVector.fromArray(S, plus, plusOff + 5 * L)).intoArray(to, toOff + 5 * L);
-        c30.add(FloatVector.fromArray(S, plus, plusOff + 6 * L)).intoArray(to, toOff + 6 * L);
-        c31.add(FloatVector.fromArray(S, plus, plusOff + 7 * L)).intoArray(to, toOff + 7 * L);
-        c40.add(FloatVector.fromArray(S, plus, plusOff + 8 * L)).intoArray(to, toOff + 8 * L);
-        c41.add(FloatVector.fromArray(S, plus, plusOff + 9 * L)).intoArray(to, toOff + 9 * L);
+        c00.intoArray(t, 0);
+        c01.intoArray(t, L);
+        c10.intoArray(t, 2 * L);
+        c11.intoArray(t, 3 * L);
+        c20.intoArray(t, 4 * L);
+        c21.intoArray(t, 5 * L);
+        c30.intoArray(t, 6 * L);
+        c31.intoArray(t, 7 * L);
+        c40.intoArray(t, 8 * L);
+        c41.intoArray(t, 9 * L);
     }
 
-    private static void tile6x2Taps(float[] a, int aOff, int stride, int[] aTap, int kLen, float[] b, int[] rowOff, int col, float[] from, int fromOff, float[] plus, int plusOff, float[] to, int toOff) {
-        FloatVector c00 = FloatVector.fromArray(S, from, fromOff);
-        FloatVector c01 = FloatVector.fromArray(S, from, fromOff + L);
-        FloatVector c10 = FloatVector.fromArray(S, from, fromOff + 2 * L);
-        FloatVector c11 = FloatVector.fromArray(S, from, fromOff + 3 * L);
-        FloatVector c20 = FloatVector.fromArray(S, from, fromOff + 4 * L);
-        FloatVector c21 = FloatVector.fromArray(S, from, fromOff + 5 * L);
-        FloatVector c30 = FloatVector.fromArray(S, from, fromOff + 6 * L);
-        FloatVector c31 = FloatVector.fromArray(S, from, fromOff + 7 * L);
-        FloatVector c40 = FloatVector.fromArray(S, from, fromOff + 8 * L);
-        FloatVector c41 = FloatVector.fromArray(S, from, fromOff + 9 * L);
-        FloatVector c50 = FloatVector.fromArray(S, from, fromOff + 10 * L);
-        FloatVector c51 = FloatVector.fromArray(S, from, fromOff + 11 * L);
+    private static void tile6x2Taps(float[] a, int aOff, int stride, int[] aTap, int kLen, float[] b, int[] rowOff, int col, float[] t) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
+        FloatVector c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
         int bLimit = b.length - 2 * L + 1;
         for (int k = 0; k < kLen; k++) {
             int ai = aOff + aTap[k] * stride;
@@ -560,37 +450,24 @@ final class VectorKernels implements Kernels {
             c50 = av.fma(b0, c50);
             c51 = av.fma(b1, c51);
         }
-        c00.add(FloatVector.fromArray(S, plus, plusOff)).intoArray(to, toOff);
-        c01.add(FloatVector.fromArray(S, plus, plusOff + L)).intoArray(to, toOff + L);
-        c10.add(FloatVector.fromArray(S, plus, plusOff + 2 * L)).intoArray(to, toOff + 2 * L);
-        c11.add(FloatVector.fromArray(S, plus, plusOff + 3 * L)).intoArray(to, toOff + 3 * L);
-        c20.add(FloatVector.fromArray(S, plus, plusOff + 4 * L)).intoArray(to, toOff + 4 * L);
-        c21.add(FloatVector.fromArray(S, plus, plusOff + 5 * L)).intoArray(to, toOff + 5 * L);
-        c30.add(FloatVector.fromArray(S, plus, plusOff + 6 * L)).intoArray(to, toOff + 6 * L);
-        c31.add(FloatVector.fromArray(S, plus, plusOff + 7 * L)).intoArray(to, toOff + 7 * L);
-        c40.add(FloatVector.fromArray(S, plus, plusOff + 8 * L)).intoArray(to, toOff + 8 * L);
-        c41.add(FloatVector.fromArray(S, plus, plusOff + 9 * L)).intoArray(to, toOff + 9 * L);
-        c50.add(FloatVector.fromArray(S, plus, plusOff + 10 * L)).intoArray(to, toOff + 10 * L);
-        c51.add(FloatVector.fromArray(S, plus, plusOff + 11 * L)).intoArray(to, toOff + 11 * L);
+        c00.intoArray(t, 0);
+        c01.intoArray(t, L);
+        c10.intoArray(t, 2 * L);
+        c11.intoArray(t, 3 * L);
+        c20.intoArray(t, 4 * L);
+        c21.intoArray(t, 5 * L);
+        c30.intoArray(t, 6 * L);
+        c31.intoArray(t, 7 * L);
+        c40.intoArray(t, 8 * L);
+        c41.intoArray(t, 9 * L);
+        c50.intoArray(t, 10 * L);
+        c51.intoArray(t, 11 * L);
     }
 
-    private static void tile8x2Taps(float[] a, int aOff, int stride, int[] aTap, int kLen, float[] b, int[] rowOff, int col, float[] from, int fromOff, float[] plus, int plusOff, float[] to, int toOff) {
-        FloatVector c00 = FloatVector.fromArray(S, from, fromOff);
-        FloatVector c01 = FloatVector.fromArray(S, from, fromOff + L);
-        FloatVector c10 = FloatVector.fromArray(S, from, fromOff + 2 * L);
-        FloatVector c11 = FloatVector.fromArray(S, from, fromOff + 3 * L);
-        FloatVector c20 = FloatVector.fromArray(S, from, fromOff + 4 * L);
-        FloatVector c21 = FloatVector.fromArray(S, from, fromOff + 5 * L);
-        FloatVector c30 = FloatVector.fromArray(S, from, fromOff + 6 * L);
-        FloatVector c31 = FloatVector.fromArray(S, from, fromOff + 7 * L);
-        FloatVector c40 = FloatVector.fromArray(S, from, fromOff + 8 * L);
-        FloatVector c41 = FloatVector.fromArray(S, from, fromOff + 9 * L);
-        FloatVector c50 = FloatVector.fromArray(S, from, fromOff + 10 * L);
-        FloatVector c51 = FloatVector.fromArray(S, from, fromOff + 11 * L);
-        FloatVector c60 = FloatVector.fromArray(S, from, fromOff + 12 * L);
-        FloatVector c61 = FloatVector.fromArray(S, from, fromOff + 13 * L);
-        FloatVector c70 = FloatVector.fromArray(S, from, fromOff + 14 * L);
-        FloatVector c71 = FloatVector.fromArray(S, from, fromOff + 15 * L);
+    private static void tile8x2Taps(float[] a, int aOff, int stride, int[] aTap, int kLen, float[] b, int[] rowOff, int col, float[] t) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+        FloatVector c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
         int bLimit = b.length - 2 * L + 1;
         for (int k = 0; k < kLen; k++) {
             int ai = aOff + aTap[k] * stride;
@@ -622,22 +499,22 @@ final class VectorKernels implements Kernels {
             c70 = av.fma(b0, c70);
             c71 = av.fma(b1, c71);
         }
-        c00.add(FloatVector.fromArray(S, plus, plusOff)).intoArray(to, toOff);
-        c01.add(FloatVector.fromArray(S, plus, plusOff + L)).intoArray(to, toOff + L);
-        c10.add(FloatVector.fromArray(S, plus, plusOff + 2 * L)).intoArray(to, toOff + 2 * L);
-        c11.add(FloatVector.fromArray(S, plus, plusOff + 3 * L)).intoArray(to, toOff + 3 * L);
-        c20.add(FloatVector.fromArray(S, plus, plusOff + 4 * L)).intoArray(to, toOff + 4 * L);
-        c21.add(FloatVector.fromArray(S, plus, plusOff + 5 * L)).intoArray(to, toOff + 5 * L);
-        c30.add(FloatVector.fromArray(S, plus, plusOff + 6 * L)).intoArray(to, toOff + 6 * L);
-        c31.add(FloatVector.fromArray(S, plus, plusOff + 7 * L)).intoArray(to, toOff + 7 * L);
-        c40.add(FloatVector.fromArray(S, plus, plusOff + 8 * L)).intoArray(to, toOff + 8 * L);
-        c41.add(FloatVector.fromArray(S, plus, plusOff + 9 * L)).intoArray(to, toOff + 9 * L);
-        c50.add(FloatVector.fromArray(S, plus, plusOff + 10 * L)).intoArray(to, toOff + 10 * L);
-        c51.add(FloatVector.fromArray(S, plus, plusOff + 11 * L)).intoArray(to, toOff + 11 * L);
-        c60.add(FloatVector.fromArray(S, plus, plusOff + 12 * L)).intoArray(to, toOff + 12 * L);
-        c61.add(FloatVector.fromArray(S, plus, plusOff + 13 * L)).intoArray(to, toOff + 13 * L);
-        c70.add(FloatVector.fromArray(S, plus, plusOff + 14 * L)).intoArray(to, toOff + 14 * L);
-        c71.add(FloatVector.fromArray(S, plus, plusOff + 15 * L)).intoArray(to, toOff + 15 * L);
+        c00.intoArray(t, 0);
+        c01.intoArray(t, L);
+        c10.intoArray(t, 2 * L);
+        c11.intoArray(t, 3 * L);
+        c20.intoArray(t, 4 * L);
+        c21.intoArray(t, 5 * L);
+        c30.intoArray(t, 6 * L);
+        c31.intoArray(t, 7 * L);
+        c40.intoArray(t, 8 * L);
+        c41.intoArray(t, 9 * L);
+        c50.intoArray(t, 10 * L);
+        c51.intoArray(t, 11 * L);
+        c60.intoArray(t, 12 * L);
+        c61.intoArray(t, 13 * L);
+        c70.intoArray(t, 14 * L);
+        c71.intoArray(t, 15 * L);
     }
 
     /**

@@ -258,15 +258,9 @@ final class WeightGradient {
                     for (int cb = 0; cb < channels; cb += nr) {
                         int col = shift[uv] * ldx + cb, cAt = slot[uv] * channels + cb; // C's column, a multiple of nr
                         for (int mt = 0; mt < outRows.count(); mt++) {
-                            int stride = outRows.stride(mt), tileRows = outRows.rows(mt), cOff = at(outRows.first(mt), cAt);
-                            boolean accumulate = oneBlock ? add : kb > 0;
-                            if (kernels.packRows(tileRows) == tileRows) { // the kernel's rows are the tile's: added in place
-                                if (!accumulate) java.util.Arrays.fill(c, cOff, cOff + tileRows * nr, 0f);
-                                kernels.tileAdd(a, outRows.offset(mt, len) + kb * stride, stride, kLen, b, rows[kb / BLOCK], col, tileRows, c, cOff);
-                            } else {
-                                kernels.tile(a, outRows.offset(mt, len) + kb * stride, stride, kLen, b, rows[kb / BLOCK], col,
-                                        c, cOff, nr, tileRows, accumulate, null, 0, t);
-                            }
+                            int stride = outRows.stride(mt);
+                            kernels.tile(a, outRows.offset(mt, len) + kb * stride, stride, kLen, b, rows[kb / BLOCK], col,
+                                    c, at(outRows.first(mt), cAt), nr, outRows.rows(mt), oneBlock ? add : kb > 0, null, 0, t);
                         }
                     }
                 }

@@ -67,7 +67,7 @@ class CompactConvolutionTest {
     void stridedForwardAtImagePositionsGivesTheSpanBits() {
         Random rng = new Random(12);
         // in, out, n, h, w (3x3, stride 2, padding 1)
-        // 20 and 16 channels run in two blocks of the compact forward's taps on AVX-512 (14 channels a block), 40 with AVX2 (28)
+        // tiles in groups of nr images: 5 images (a partial group), 2 or 3 (less than a group)
         int[][] cases = {{20, 13, 3, 9, 7}, {16, 40, 2, 8, 8}, {9, 17, 3, 5, 5}, {16, 24, 5, 28, 28}, {3, 5, 1, 2, 3}, {40, 24, 2, 7, 7}};
         for (int[] s : cases) {
             // compact (margin 0) against the whole span (infinity), neither by phases

@@ -206,49 +206,6 @@ class CpuKernelTest {
         }
     }
 
-    /**
-     * A product split along k into {@link Kernels#tileSums} calls gives the bits of one {@link Kernels#tile}
-     * over all of k (the blocked strided forward's same-bits claim rests on it), the tap version likewise, and
-     * {@link Kernels#tileAdd} the bits of an accumulating tile: for every row count's kernel, vector and scalar.
-     */
-    @Test
-    void splitSumsAreTheTileSums() {
-        Kernels vector = KernelChoice.vector();
-        assertNotNull(vector, "the tests run with --add-modules jdk.incubator.vector (pom.xml's mocoref.jvm.flags)");
-        for (Kernels k : new Kernels[] {vector, new ScalarKernels(vector.mr(), vector.nr())}) {
-            int nr = k.nr(), mr = k.mr(), kLen = 45;
-            int[] splits = {0, 7, 8, 30, kLen}; // blocks of 7, 1, 22 and 15
-            int[] aTap = {0, 1, 3, 4, 9, 10, 12, 13, 20, 21, 30, 31, 44, 60, 61};
-            for (int rows = 1; rows <= mr; rows++) {
-                int stride = k.packRows(rows), kernelRows = k.packRows(rows);
-                float[] a = toFloats(random(2 * kLen * stride).data), b = toFloats(random(3 * kLen + nr + 8).data);
-                int[] rowOff = new int[kLen];
-                for (int t = 0; t < kLen; t++) rowOff[t] = (7 * t) % (3 * kLen);
-                float[] whole = new float[rows * nr], acc = new float[5 + mr * nr];
-                k.tile(a, 0, stride, kLen, b, rowOff, 3, whole, 0, nr, rows, false, null, 0, new float[mr * nr]);
-                for (int i = 0; i + 1 < splits.length; i++) {
-                    int k0 = splits[i], len = splits[i + 1] - k0;
-                    k.tileSums(a, k0 * stride, stride, len, b, java.util.Arrays.copyOfRange(rowOff, k0, kLen), 3, rows, acc, 5);
-                }
-                org.junit.jupiter.api.Assertions.assertArrayEquals(whole, java.util.Arrays.copyOfRange(acc, 5, 5 + rows * nr), k.name() + " tileSums, " + rows + " rows");
-                // the taps' version over a subset of a packing of 2*kLen rows
-                int[] tapRowOff = java.util.Arrays.copyOf(rowOff, aTap.length);
-                float[] wholeTaps = new float[rows * nr], accTaps = new float[mr * nr];
-                k.tileTaps(a, 0, stride, aTap, aTap.length, b, tapRowOff, 3, wholeTaps, 0, nr, rows, false, null, 0, new float[mr * nr]);
-                for (int[] block : new int[][] {{0, 4}, {4, 5}, {5, 15}}) {
-                    k.tileTapsSums(a, 0, stride, java.util.Arrays.copyOfRange(aTap, block[0], block[1]), block[1] - block[0], b,
-                            java.util.Arrays.copyOfRange(tapRowOff, block[0], block[1]), 3, rows, accTaps, 0);
-                }
-                org.junit.jupiter.api.Assertions.assertArrayEquals(wholeTaps, java.util.Arrays.copyOf(accTaps, rows * nr), k.name() + " tileTapsSums, " + rows + " rows");
-                // tileAdd: an accumulating tile into rows nr apart
-                float[] c = toFloats(random(kernelRows * nr).data), viaTile = c.clone();
-                k.tileAdd(a, stride, stride, kLen - 1, b, rowOff, 5, rows, c, 0);
-                k.tile(a, stride, stride, kLen - 1, b, rowOff, 5, viaTile, 0, nr, rows, true, null, 0, new float[mr * nr]);
-                org.junit.jupiter.api.Assertions.assertArrayEquals(java.util.Arrays.copyOf(viaTile, rows * nr), java.util.Arrays.copyOf(c, rows * nr), k.name() + " tileAdd, " + rows + " rows");
-            }
-        }
-    }
-
     @Test
     void vectorKernelsMatchScalar() {
         Kernels vector = KernelChoice.vector();
@@ -350,6 +307,15 @@ class CpuKernelTest {
             scalar.gather(src, 40, index, 3, count, ds, 6);
             org.junit.jupiter.api.Assertions.assertArrayEquals(ds, dv, 0f, "gather " + count);
             for (int i = 0; i < count; i++) assertEquals(src[40 + index[3 + i]], dv[6 + i], "gather " + i);
+            // gatherRows: rows at their own offsets, ldd apart
+            int[] rowFrom = {40, 45, 41, 60}; // indexes in [-40, 260): rows from 40 to 60 read within 330 floats
+            float[] wide = toFloats(random(330).data), rv = new float[3 * (count + 2) + count + 5], rs = rv.clone();
+            vector.gatherRows(wide, rowFrom, rowFrom.length - 1, index, 3, count, rv, 5, count + 2);
+            scalar.gatherRows(wide, rowFrom, rowFrom.length - 1, index, 3, count, rs, 5, count + 2);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(rs, rv, 0f, "gatherRows " + count);
+            for (int r = 0; r < rowFrom.length - 1; r++) {
+                for (int i = 0; i < count; i++) assertEquals(wide[rowFrom[r] + index[3 + i]], rv[5 + r * (count + 2) + i], "gatherRows " + r + ", " + i);
+            }
         }
         assertTrue(vector.name().startsWith("vector"));
     }

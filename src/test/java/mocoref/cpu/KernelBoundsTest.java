@@ -106,12 +106,18 @@ class KernelBoundsTest {
             v.gather(x, 8, index, 0, n, y, 0);
             v.transpose(rows, 0, ld, channels, i % 2 == 0 ? null : index, 8, n - 8, xt, 0, channels);
         }
+        int[] starts = {8, 8, 8};
+        for (int i = 0; i < WARM; i++) v.gatherRows(x, starts, 3, index, 0, n / 4, y, 0, n / 4);
+        assertThrows(IndexOutOfBoundsException.class, () -> v.gatherRows(x, new int[] {8, 7}, 2, index, 0, n, y, 0, 0)); // row 1 reaches x[-1]
+        assertThrows(IndexOutOfBoundsException.class, () -> v.gatherRows(x, new int[] {9, 8}, 2, index, 0, n, y, 0, 0)); // row 0 reaches x[64]
+        assertThrows(IndexOutOfBoundsException.class, () -> v.gatherRows(x, starts, 3, index, 0, n / 2, y, 0, n / 2)); // the third row past y
         assertThrows(IndexOutOfBoundsException.class, () -> v.gather(x, 7, index, 0, n, y, 0)); // index -8 reaches x[-1]
         assertThrows(IndexOutOfBoundsException.class, () -> v.gather(x, 9, index, 0, n, y, 0)); // index 55 reaches x[64]
         for (int at : new int[] {0, 20, n - 4}) { // one bad index at the start, inside and in the tail of a vector loop
             int[] bad = index.clone();
             bad[at] = n;
             assertThrows(IndexOutOfBoundsException.class, () -> v.gather(x, 8, bad, 0, n - 3, y, 0));
+            assertThrows(IndexOutOfBoundsException.class, () -> v.gatherRows(x, new int[] {8}, 1, bad, 0, n - 3, y, 0, 0));
             int[] far = new int[n];
             far[at] = ld; // the last channel row's element one past rows
             assertThrows(IndexOutOfBoundsException.class, () -> v.transpose(rows, 0, ld, channels, far, 0, n - 3, xt, 0, channels));

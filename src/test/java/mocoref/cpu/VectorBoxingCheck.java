@@ -29,6 +29,7 @@ public final class VectorBoxingCheck {
         java.util.Arrays.fill(mask, 1f);
         int[] gatherIndex = new int[256], positions = new int[32];
         for (int i = 0; i < gatherIndex.length; i++) gatherIndex[i] = r.nextInt(n) - 64;
+        int[] gatherRows = {64, 64, 64}; // the indexes lie in [-64, n - 64): in x from 64
         for (int i = 0; i < positions.length; i++) positions[i] = i + i / 7; // runs of 7
         float[] xt = new float[positions.length * nr];
         int[] rowOff = new int[kLen];
@@ -44,6 +45,7 @@ public final class VectorBoxingCheck {
                 k.reluGradSums(dy, (i & 1) == 0 ? y : null, x, 0, n, 0.1f, dz, sums);
                 k.tile(a, 0, mr, kLen, b, rowOff, 0, c, 0, 64 * 4, mr, (i & 2) == 0, (i & 4) == 0 ? mask : null, 0, scratch);
                 k.gather(x, 64, gatherIndex, 0, gatherIndex.length, dz, 0);
+                k.gatherRows(x, gatherRows, gatherRows.length, gatherIndex, 0, 64, dz, 0, 64);
                 k.transpose(x, 0, 64, nr, (i & 1) == 0 ? null : positions, 0, positions.length, xt, 0, nr); // L channels a gather
                 k.transpose(x, 0, 64, nr / 4, (i & 1) == 0 ? null : positions, 0, positions.length, xt, 0, nr / 4); // two positions a gather
             }
