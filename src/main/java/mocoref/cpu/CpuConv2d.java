@@ -211,11 +211,12 @@ final class CpuConv2d implements Device.Conv2d {
      * A strided 3x3 convolution's forward gathers its B panel anyway (through {@link #srcPos}), so
      * it can gather at the output's image positions only, as the compact path does, and skip the
      * border's share of the gather and of the products (13% of the positions at a 14x14 output, 23%
-     * at 7x7, 36% at 4x4); the results are then stored where they lie, one move per output channel
-     * and position. Taken where that store costs no more than the gather it saves a part of (out
-     * channels at most the taps: the 3x3 layers, not the 1x1 downsamples, which have twice as many
-     * outputs as inputs). {@code compactSource}: the source position each compact position reads at
-     * tap (padding, padding), as {@link #srcPos} is for each position of the span.
+     * at 7x7, 36% at 4x4); the results are then put where they lie, one move per output channel
+     * and position (through staging rows, see {@link #groupTile}). Taken where that store costs no
+     * more than the gather it saves a part of (out channels at most the taps: the 3x3 layers, not
+     * the 1x1 downsamples, which have twice as many outputs as inputs). {@code compactSource}: the
+     * source position each compact position reads at tap (padding, padding), as {@link #srcPos} is
+     * for each position of the span.
      */
     private final boolean compactStrided;
     private final int[] compactSource;
@@ -225,8 +226,8 @@ final class CpuConv2d implements Device.Conv2d {
      * results in the worker's staging rows [out][the group's compact positions, then one zero], then
      * writes each output channel's row over the group's images in order ({@link #stagedSlot}: each
      * position's slot there, the zero for the border). Stored where they lie tile by tile (one
-     * position at a time, across 32 images: a cache line of y per store) the results took 2.1 of
-     * 12.7 ms at 128 -> 256 from 7x7.
+     * position at a time, across 8 to 32 images: nearly a cache line of y per store) the results
+     * took 2.1 of 12.3 ms at 128 -> 256 from 7x7 (docs/performance.md, nineteenth sitting).
      */
     private final int[] groupTile;
     private final int stagedRow;
@@ -458,9 +459,8 @@ final class CpuConv2d implements Device.Conv2d {
         inputGaps = compactDataGrad || residues != null ? src.borderPositions() : null;
         if (compactForward || compactDataGrad || compactStrided) {
             // Tiles of one class's positions, class by class within groups of nr images: in a full group
-            // every class has a whole number of tiles (nr times its positions per image), and the group's
-            // source (nr images of every channel: 1 MB at 128 -> 256 from 7x7) stays in L2 while its
-            // classes' tiles read it. Each class over all the images in turn read the input once a class.
+            // every class has a whole number of tiles (nr times its positions per image), and a group's
+            // outputs are one run of each channel row, which the strided forward writes in one go.
             java.util.Map<String, Integer> classOf = new java.util.HashMap<>();
             java.util.List<TapClass> classes = new java.util.ArrayList<>();
             java.util.List<int[]> tileList = new java.util.ArrayList<>(); // per tile: its class, its real positions' count, its nr positions
@@ -503,7 +503,7 @@ final class CpuConv2d implements Device.Conv2d {
                 tileLength[tile] = t[1];
                 System.arraycopy(t, 2, compact, tile * nr, nr);
             }
-            // the compact forward's and data gradient's reductions (the strided forward gathers into its panel)
+            // the panels of the compact passes' reductions (the strided forward's: a tile's class taps)
             int kLen = Math.max(Math.max(compactForward ? taps : 0, compactDataGrad ? out * kernel * kernel : 0), compactStrided ? taps : 0);
             compactPanel = WorkerPool.scratch(pool.threads(), kLen * nr);
             compactResult = WorkerPool.scratch(pool.threads(), mr * nr);
