@@ -106,6 +106,8 @@ final class CpuConv2d implements Device.Conv2d {
      */
     private final float[][] panel;
     private final int[] panelRowOffset;
+    /** Per tap, where it reads relative to a position's source ({@link #tapSource}): the panel's gather. */
+    private final int[] panelSource;
     /**
      * Floats per panel row: the task's positions rounded up to an odd number of 64-byte lines. A
      * tile reads its columns of every row at once; with rows a power-of-two number of lines apart
@@ -230,6 +232,8 @@ final class CpuConv2d implements Device.Conv2d {
      * took 2.1 of 12.3 ms at 128 -> 256 from 7x7 (docs/performance.md, nineteenth sitting).
      */
     private final int[] groupTile;
+    /** Images a group of compact tiles covers: nr, so that every tap class fills whole tiles in a full group. */
+    private final int groupImages;
     private final int stagedRow;
     private final float[][] staged;
     private final int[] stagedSlot;
@@ -425,6 +429,7 @@ final class CpuConv2d implements Device.Conv2d {
         panel = srcPos != null && !phaseForward && !compactStrided ? WorkerPool.scratch(pool.threads(), taps * panelRow) : null;
         panelRowOffset = new int[taps];
         for (int t = 0; t < taps; t++) panelRowOffset[t] = t * panelRow;
+        panelSource = panel != null ? java.util.stream.IntStream.range(0, taps).map(this::tapSource).toArray() : null;
         double border = 1 - (double) dst.h() * dst.w() / dst.imageStride();
         compactForward = direct && !winograd && border > 0 && border >= compactMargin * nr / out;
         compactDataGrad = direct && !winograd && trainable && border > 0 && border >= compactMargin * nr / in;
@@ -456,6 +461,7 @@ final class CpuConv2d implements Device.Conv2d {
             phaseTapOffset[t] = (c * PHASES + phase) * phaseWindowRow + phaseHalo + Math.floorDiv(iu, 2) * dst.rowStride() + Math.floorDiv(iv, 2);
         }
         outputGaps = compactForward ? dst.borderPositions() : null;
+        groupImages = nr;
         inputGaps = compactDataGrad || residues != null ? src.borderPositions() : null;
         if (compactForward || compactDataGrad || compactStrided) {
             // Tiles of one class's positions, class by class within groups of nr images: in a full group
@@ -467,14 +473,15 @@ final class CpuConv2d implements Device.Conv2d {
             java.util.List<Integer> groupStarts = new java.util.ArrayList<>();
             for (int g0 = 0, g1; g0 < images.length; g0 = g1) {
                 groupStarts.add(tileList.size());
-                int group = images[g0] / dst.imageStride() / nr;
+                int group = images[g0] / dst.imageStride() / groupImages;
                 java.util.Map<Integer, java.util.List<Integer>> byClass = new java.util.TreeMap<>();
-                for (g1 = g0; g1 < images.length && images[g1] / dst.imageStride() / nr == group; g1++) {
+                for (g1 = g0; g1 < images.length && images[g1] / dst.imageStride() / groupImages == group; g1++) {
                     int q = images[g1];
-                    Integer c = classOf.get(tapPattern(q));
+                    String pattern = tapPattern(q);
+                    Integer c = classOf.get(pattern);
                     if (c == null) {
                         c = classes.size();
-                        classOf.put(tapPattern(q), c);
+                        classOf.put(pattern, c);
                         classes.add(tapClass(q));
                     }
                     byClass.computeIfAbsent(c, key -> new java.util.ArrayList<>()).add(q);
@@ -759,8 +766,8 @@ final class CpuConv2d implements Device.Conv2d {
                 }
             }
         }
-        int imagesPerGroup = nr, first = g * imagesPerGroup * dst.imageStride();
-        int len = Math.min(dst.n() - g * imagesPerGroup, imagesPerGroup) * dst.imageStride(), ld = dst.rowLength();
+        int first = g * groupImages * dst.imageStride();
+        int len = Math.min(dst.n() - g * groupImages, groupImages) * dst.imageStride(), ld = dst.rowLength();
         for (int o = 0; o < outChannels; o++) kernels.gather(stage, o * stagedRow, stagedSlot, first, len, y, o * ld + dst.lead() + first);
     }
 
@@ -836,7 +843,7 @@ final class CpuConv2d implements Device.Conv2d {
         float[] b = direct ? window[worker] : panel != null ? panel[worker] : col;
         int[] rowOffset = direct ? windowTapOffset : panel != null ? panelRowOffset : tapOffset;
         if (direct) copyWindow(x, src, inChannels, start, end, halo, windowRow, b);
-        if (panel != null) gatherPanel(srcPos, start, end, b);
+        if (panel != null) gatherPanel(start, end, b);
         forwardProducts(b, rowOffset, direct || panel != null ? start : 0, start, end, worker); // B from a per-task copy, or the span's im2col
     }
 
@@ -881,14 +888,11 @@ final class CpuConv2d implements Device.Conv2d {
     }
 
     /**
-     * The im2col rows of positions [start, end) of {@code sources} (the source position each reads at tap
-     * (padding, padding): {@link #srcPos} for the span, {@link #compactSource} for the image positions) into a task's
-     * panel (branch-free, as {@link #im2colRow}).
+     * The im2col rows of positions [start, end) (each tap's reads at its offset from the source position
+     * {@link #srcPos} gives) into a task's panel (branch-free, as {@link #im2colRow}).
      */
-    private void gatherPanel(int[] sources, int start, int end, float[] p) {
-        for (int t = 0; t < taps; t++) {
-            kernels.gather(x, tapSource(t), sources, start, end - start, p, t * panelRow);
-        }
+    private void gatherPanel(int start, int end, float[] p) {
+        kernels.gatherRows(x, panelSource, taps, srcPos, start, end - start, p, 0, panelRow);
     }
 
     /** Row t = (c, u, v) of the im2col buffer: input pixel (c, i*s+u-p, j*s+v-p) at every output position. */

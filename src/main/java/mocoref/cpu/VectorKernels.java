@@ -691,7 +691,7 @@ final class VectorKernels implements Kernels {
             return;
         }
         int vectors = gathers ? channels / L * L : 0;
-        int[] rowStart = vectors > 0 ? gatherRows(srcLd) : null;
+        int[] rowStart = vectors > 0 ? rowOffsets(srcLd) : null;
         for (int i = 0; i < count; i++) {
             int from = srcOff + (at == null ? i : at[atOff + i]), to = dstOff + i * ldd;
             checkFromIndexSize(from, (int) reach + 1, src.length);
@@ -784,7 +784,7 @@ final class VectorKernels implements Kernels {
     }
 
     /** {0, ld, 2 ld, ...}: a gather's offsets of L rows ld apart. */
-    private static int[] gatherRows(int ld) {
+    private static int[] rowOffsets(int ld) {
         int[] r = new int[L];
         for (int i = 0; i < L; i++) r[i] = i * ld;
         return r;
