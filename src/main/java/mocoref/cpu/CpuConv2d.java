@@ -26,8 +26,9 @@ import mocoref.device.ParamRef;
  *     else (the 7x7 stem) into a [in*k*k][output span] buffer shared by the device's convolutions ({@link CpuDevice#col}). The
  *     data gradient runs per residue of the input positions (h mod stride, w mod stride): each is a
  *     convolution of dY, read in place, with the taps that reach it ({@link Residue}), and each
- *     input value is stored once where it lies (the 7x7 stem: W^T dY into the whole-span buffer and
- *     a col2im). The weight gradient reads the input in place through {@link #srcPos}, without im2col.</li>
+ *     input value is stored once where it lies (on 7x7 and smaller outputs of a 3x3 at dY's image
+ *     positions only, gathered, see {@link #compactResidues}; the 7x7 stem: W^T dY into the
+ *     whole-span buffer and a col2im). The weight gradient reads the input in place through {@link #srcPos}, without im2col.</li>
  * </ul>
  * 3x3 stride-1 convolutions of at least {@link #WINOGRAD_FROM} channels in and out (the deep
  * stages) take their forward and data gradient by Winograd's F(2x2, 3x3) instead ({@link Winograd}).
@@ -185,6 +186,18 @@ final class CpuConv2d implements Device.Conv2d {
      */
     static final double COMPACT_MARGIN = 1.5;
     /**
+     * The share of the in-place residue products that land nowhere from which the residues' data
+     * gradient runs at dY's image positions only ({@link #compactResidues}): its gather of dY's rows
+     * and the staged writes cost about as much as 13% of the products and less than 23%.
+     * ConvTiming data gradient (batch 256, 2 threads, Sapphire Rapids, twentieth sitting), in place
+     * / compact, ms: at 4x4 outputs from 7x7 (55% thrown away in place) 64 -> 128 4.80 / 2.71, AVX2
+     * 7.18 / 4.11; 128 -> 256 18.69 / 12.02, AVX2 28.32 / 14.28; 256 -> 512 72.68 / 38.93. At 7x7
+     * from 14x14 (23%) 32 -> 64 4.05 / 4.08, AVX2 5.47 / 4.96; 64 -> 128 12.88 / 12.87, AVX2 18.83 /
+     * 16.39; 128 -> 256 48.57 / 43.95, AVX2 73.74 / 55.64. At 14x14 from 28x28 (13%) 32 -> 64 14.13 /
+     * 18.59: in place.
+     */
+    static final double COMPACT_RESIDUE_WASTE = 0.2;
+    /**
      * The compact path's positions grouped by the taps that reach into the image, so that a tile
      * multiplies only those: at a 4x4 map a third of the 3x3 taps land on the zero border (an
      * image's first row reads the row above it, which is padding, at u = 0; its last row the one
@@ -246,6 +259,36 @@ final class CpuConv2d implements Device.Conv2d {
     private float[] col; // the workspace's im2col buffer, fetched on the calling thread
     private boolean accumulateDx;
 
+    /**
+     * The residues' data gradient at dY's image positions only, as the compact paths compute: per
+     * residue, the positions whose input position exists (target >= 0), in tiles of nr, their dY
+     * rows gathered into a panel ({@link Kernels#gatherRows}) and the products stored at the input
+     * positions. In place the residues run over dY's whole span, border included, and at an odd
+     * source size (7x7 -> 4x4) the odd residues have an output column and row with no input
+     * position: there 55% of the products are thrown away (at 14x14 -> 7x7 23%, 28x28 -> 14x14 13%).
+     * Tiles come in groups of nr images, a group a task; {@code residueGroupTile[g]} is group g's
+     * first tile, {@code residueTile} each tile's residue, {@code residuePositions} the tiles'
+     * positions, nr each (a last, ragged tile repeats its last position). Each input value's sum
+     * runs over the same k in the same order as in place: the same bits.
+     */
+    private final boolean compactResidues;
+    private final int[] residueGroupTile, residueTile, residuePositions;
+    /** Per residue, where product row k = (o, t) reads dY relative to a position (its channel row, shifted). */
+    private final int[][] residueFrom;
+    /** Per worker, a tile's gathered dY rows [kLen][nr]; the panel's row offsets k*nr. */
+    private final float[][] residuePanel;
+    private final int[] residuePanelRows;
+    /**
+     * Per worker, the group's results [in][its tiles' positions, then one zero], which are then
+     * written row by row over the group's input images in order ({@code residueSlot}: each input
+     * position's slot there, the zero for the border), as the compact strided forward does
+     * ({@link #groupTile}). Stored where they lie, one position at a time, they took 3 of 13 ms at
+     * 128 -> 256 from 7x7.
+     */
+    private final float[][] residueStaged;
+    private final int residueStagedRow;
+    private final int[] residueSlot;
+    private final WorkerPool.Task compactResidueTask = this::compactResidueTiles;
     private final WorkerPool.Task forwardTask = this::forwardTiles;
     private final WorkerPool.Task compactForwardTask = this::compactForwardTile;
     private final WorkerPool.Task compactDataGradTask = this::compactDataGradTile;
@@ -330,7 +373,8 @@ final class CpuConv2d implements Device.Conv2d {
 
     /**
      * With the compact path's margin given: 0 takes it wherever it can, infinity never, also not
-     * for the strided forward ({@link #compactStrided}); never by phases. For tests.
+     * for the strided forward ({@link #compactStrided}) and the residues' data gradient
+     * ({@link #compactResidues}); never by phases. For tests.
      */
     CpuConv2d(Device.ConvShape shape, ParamRef w, Plane src, Plane dst, Kernels kernels, WorkerPool pool, CpuDevice device,
               double compactMargin) {
@@ -412,9 +456,72 @@ final class CpuConv2d implements Device.Conv2d {
         residueHalo = dst.rowStride() + 1;
         residueWindowRow = Plane.oddLines(tilesPerTask * nr + 2 * residueHalo);
         residues = trainable && srcPos != null ? residues() : null;
-        residueWindow = residues != null ? WorkerPool.scratch(pool.threads(), outChannels * residueWindowRow) : null;
         residuesCover = residues != null && covered(residues) == (long) src.n() * src.h() * src.w();
         residueResult = residues != null ? WorkerPool.scratch(pool.threads(), mr * nr) : null;
+        compactResidues = residuesCover && kernel == 3 && compactMargin != Double.POSITIVE_INFINITY
+                && (compactMargin == 0 ? compactResidueWaste() > 0 : compactResidueWaste() >= COMPACT_RESIDUE_WASTE);
+        if (compactResidues) {
+            java.util.List<int[]> tileList = new java.util.ArrayList<>(); // per tile: its residue, then its nr positions
+            java.util.List<Integer> groupStarts = new java.util.ArrayList<>();
+            int groups = (dst.n() + nr - 1) / nr;
+            for (int g = 0; g < groups; g++) {
+                groupStarts.add(tileList.size());
+                int first = g * nr * dst.imageStride(), end = Math.min(dst.n(), (g + 1) * nr) * dst.imageStride();
+                for (int r = 0; r < residues.length; r++) {
+                    int[] target = residues[r].target();
+                    java.util.List<Integer> members = new java.util.ArrayList<>();
+                    for (int q = first; q < end; q++) if (target[q] >= 0) members.add(q);
+                    for (int i = 0; i < members.size(); i += nr) {
+                        int[] t = new int[1 + nr];
+                        t[0] = r;
+                        for (int j = 0; j < nr; j++) t[1 + j] = members.get(Math.min(i + j, members.size() - 1));
+                        tileList.add(t);
+                    }
+                }
+            }
+            groupStarts.add(tileList.size());
+            residueGroupTile = groupStarts.stream().mapToInt(Integer::intValue).toArray();
+            residueTile = new int[tileList.size()];
+            residuePositions = new int[tileList.size() * nr];
+            for (int tile = 0; tile < tileList.size(); tile++) {
+                int[] t = tileList.get(tile);
+                residueTile[tile] = t[0];
+                System.arraycopy(t, 1, residuePositions, tile * nr, nr);
+            }
+            residueFrom = new int[residues.length][];
+            int kMax = 0;
+            for (int r = 0; r < residues.length; r++) {
+                int[] rows = residues[r].windowRow(), from = new int[rows.length];
+                int count = residues[r].uv().length;
+                for (int k = 0; k < rows.length; k++) {
+                    int o = k / count; // windowRow[k] = o * residueWindowRow + residueHalo + the tap's shift in dY
+                    from[k] = o * dst.rowLength() + dst.lead() + rows[k] - o * residueWindowRow - residueHalo;
+                }
+                residueFrom[r] = from;
+                kMax = Math.max(kMax, rows.length);
+            }
+            residuePanel = WorkerPool.scratch(pool.threads(), kMax * nr);
+            residuePanelRows = new int[kMax];
+            for (int k = 0; k < kMax; k++) residuePanelRows[k] = k * nr;
+            int mostTiles = 0;
+            for (int g = 0; g + 1 < residueGroupTile.length; g++) mostTiles = Math.max(mostTiles, residueGroupTile[g + 1] - residueGroupTile[g]);
+            residueStagedRow = mostTiles * nr + 1;
+            residueStaged = WorkerPool.scratch(pool.threads(), in * residueStagedRow); // the slot past each row's tiles stays zero
+            residueSlot = new int[src.span()];
+            java.util.Arrays.fill(residueSlot, residueStagedRow - 1);
+            for (int g = 0; g + 1 < residueGroupTile.length; g++) {
+                for (int i = residueGroupTile[g] * nr; i < residueGroupTile[g + 1] * nr; i++) {
+                    int at = residues[residueTile[i / nr]].target()[residuePositions[i]], slot = i - residueGroupTile[g] * nr;
+                    if (residueSlot[at] == residueStagedRow - 1) residueSlot[at] = slot; // a padded tile repeats its last position
+                }
+            }
+        } else {
+            residueGroupTile = residueTile = residuePositions = residuePanelRows = residueSlot = null;
+            residueFrom = null;
+            residuePanel = residueStaged = null;
+            residueStagedRow = 0;
+        }
+        residueWindow = residues != null && !compactResidues ? WorkerPool.scratch(pool.threads(), outChannels * residueWindowRow) : null;
         int[] images = dst.imagePositions();
         weightGrad = trainable ? weightGradient(kernels, pool, images) : null;
         partialGrad = trainable && weightGrad == null ? new float[pool.threads()][out * taps] : null;
@@ -960,6 +1067,10 @@ final class CpuConv2d implements Device.Conv2d {
         }
         col = device.col();
         packTransposed();
+        if (compactResidues) { // every input position written once in order, the border's zeros too
+            pool.forEach(residueGroupTile.length - 1, compactResidueTask);
+            return;
+        }
         if (residues != null) {
             // every input image position is stored once (border positions never): with all of them
             // reached, only the border needs its zeros; else the span is cleared and the residues add
@@ -1010,6 +1121,47 @@ final class CpuConv2d implements Device.Conv2d {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * The share of the in-place residue products that land nowhere: dY's border positions and, at an
+     * odd source size, the odd residues' last output column or row.
+     */
+    private double compactResidueWaste() {
+        long computed = 0, used = 0;
+        for (Residue r : residues) {
+            computed += (long) r.uv().length * dst.n() * dst.imageStride();
+            for (int t : r.target()) if (t >= 0) used += r.uv().length;
+        }
+        return 1 - (double) used / computed;
+    }
+
+    /**
+     * The residues' data gradient of group g's images: per tile, its dY rows gathered and the
+     * products into the staging rows; last each input channel's row over the group's images, border
+     * positions zero.
+     */
+    private void compactResidueTiles(int g, int worker) {
+        float[] p = residuePanel[worker], stage = residueStaged[worker];
+        for (int tile = residueGroupTile[g]; tile < residueGroupTile[g + 1]; tile++) {
+            Residue res = residues[residueTile[tile]];
+            int[] from = residueFrom[residueTile[tile]];
+            int kLen = from.length, slot = (tile - residueGroupTile[g]) * nr;
+            kernels.gatherRows(dy, from, kLen, residuePositions, tile * nr, nr, p, 0, nr);
+            for (int ct = 0; ct < inRows.count(); ct++) {
+                kernels.tile(packedWt, res.packBase() + inRows.offset(ct, kLen), inRows.stride(ct), kLen, p, residuePanelRows, 0, stage,
+                        inRows.first(ct) * residueStagedRow + slot, residueStagedRow, inRows.rows(ct), false, null, 0, tileScratch[worker]);
+            }
+        }
+        int first = g * nr * src.imageStride(), len = Math.min(src.n() - g * nr, nr) * src.imageStride();
+        for (int c = 0; c < inChannels; c++) {
+            int to = c * src.rowLength() + src.lead() + first, row = c * residueStagedRow;
+            if (accumulateDx) {
+                for (int i = 0; i < len; i++) dx[to + i] += stage[row + residueSlot[first + i]];
+            } else {
+                kernels.gather(stage, row, residueSlot, first, len, dx, to);
             }
         }
     }

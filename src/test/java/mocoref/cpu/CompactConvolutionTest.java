@@ -79,6 +79,38 @@ class CompactConvolutionTest {
     }
 
     /**
+     * The strided 3x3 data gradient by residues at dY's image positions only gives the bits of the
+     * residues over dY's whole span, set and accumulated, with dx's border zero when its memory held
+     * other values: odd sizes (the odd residues' last output row or column reaches no input),
+     * even sizes, ragged channel tiles, groups of nr images with a partial last one, a single image.
+     */
+    @Test
+    void stridedDataGradientAtImagePositionsGivesTheSpanBits() {
+        Random rng = new Random(14);
+        WorkerPool pool = WorkerPool.shared(2);
+        CpuDevice device = new CpuDevice(Kernels.INSTANCE, pool);
+        int groups = Kernels.INSTANCE.nr() + 3; // more than one group of nr images, the last partial
+        // in, out, n, h, w (3x3, stride 2, padding 1)
+        int[][] cases = {{20, 13, 3, 7, 7}, {16, 40, 2, 8, 8}, {9, 17, groups, 5, 5}, {13, 24, 5, 14, 9}, {3, 5, 1, 2, 3}, {40, 24, 2, 7, 7}};
+        for (int[] s : cases) {
+            String tag = Arrays.toString(s);
+            Device.ConvShape shape = new Device.ConvShape(s[0], s[1], 3, 2, 1, s[2], s[3], s[4]);
+            ParamRef param = stridedWeights(device, rng, s);
+            Plane from = device.plane(s[2], s[3], s[4]), to = device.plane(s[2], shape.outH(), shape.outW());
+            Activation dy = images(device, rng, s[2], s[1], shape.outH(), shape.outW());
+            CpuConv2d[] convs = {new CpuConv2d(shape, param, from, to, Kernels.INSTANCE, pool, device, 0),
+                    new CpuConv2d(shape, param, from, to, Kernels.INSTANCE, pool, device, Double.POSITIVE_INFINITY)};
+            Activation[] dx = {device.activation(s[2], s[0], s[3], s[4]), device.activation(s[2], s[0], s[3], s[4])};
+            for (int i = 0; i < 2; i++) fillImagesAndBorder(dx[i], 7f);
+            for (boolean accumulate : new boolean[] {false, true}) {
+                for (int i = 0; i < 2; i++) convs[i].backwardInput(CpuDevice.data(dy), CpuDevice.data(dx[i]), accumulate);
+                assertArrayEquals(CpuDevice.data(dx[1]), CpuDevice.data(dx[0]), 0f, "strided data gradient " + tag + (accumulate ? " accumulated" : ""));
+                CpuKernelTest.assertPaddingZero(dx[0], "compact strided data gradient " + tag);
+            }
+        }
+    }
+
+    /**
      * The stride-2 3x3 forward by phase planes gives the bits of the gathered one over the whole
      * span, with the output's border zero: odd and even sizes (an odd input's last phase row reads
      * the input's border), ragged channel tiles, several tasks.
@@ -107,12 +139,7 @@ class CompactConvolutionTest {
         WorkerPool pool = WorkerPool.shared(2);
         CpuDevice device = new CpuDevice(Kernels.INSTANCE, pool);
         Device.ConvShape shape = new Device.ConvShape(s[0], s[1], 3, 2, 1, s[2], s[3], s[4]);
-        int wn = s[0] * s[1] * 9;
-        Buffer weights = device.buffer(wn), grad = device.buffer(wn);
-        float[] w = new float[wn];
-        for (int i = 0; i < wn; i++) w[i] = (float) rng.nextGaussian();
-        device.write(w, 0, weights, 0, wn);
-        ParamRef param = new ParamRef(weights, grad, 0, wn);
+        ParamRef param = stridedWeights(device, rng, s);
         Plane from = device.plane(s[2], s[3], s[4]), to = device.plane(s[2], shape.outH(), shape.outW());
         Activation x = images(device, rng, s[2], s[0], s[3], s[4]);
         Activation[] y = new Activation[ways.length];
@@ -123,6 +150,16 @@ class CompactConvolutionTest {
             conv.forward(x, y[i]);
         }
         return y;
+    }
+
+    /** Gaussian weights (and a gradient buffer) of a 3x3 convolution of shape {in, out, ...}. */
+    private static ParamRef stridedWeights(CpuDevice device, Random rng, int[] s) {
+        int wn = s[0] * s[1] * 9;
+        Buffer weights = device.buffer(wn), grad = device.buffer(wn);
+        float[] w = new float[wn];
+        for (int i = 0; i < wn; i++) w[i] = (float) rng.nextGaussian();
+        device.write(w, 0, weights, 0, wn);
+        return new ParamRef(weights, grad, 0, wn);
     }
 
     /** Every position of the images' strides (the images and their border column and row), as another layer's values would. */
