@@ -315,9 +315,14 @@ final class CpuConv2d implements Device.Conv2d {
      * 7.5, 7.6 / 5.5, 5.4; 32 -> 64 @28 18.5, 18.2 / 15.2, 14.7; 64 -> 128 @14 level (14.5, 14.3 / 14.4, 14.7).
      * With 4x4 outputs (border 0.36) slower: 128 -> 256 @7 9.3-9.6 / 11.2-11.4, 256 -> 512 @7 41.3-42.4 /
      * 49.9-50.4, AVX2 128 -> 256 @7 17.7-18.3 / 24.8-26.1. Outputs of 14x14 (border 0.13) and 7x7 (0.23)
-     * take it, 4x4 not. (The strided 1x1 the same way measured level: it keeps its panel.)
+     * took it, 4x4 not. (The strided 1x1 the same way measured level: it keeps its panel.) Since the
+     * compact strided forward stages its results (nineteenth sitting) it is the faster one at 7x7
+     * outputs too (twentieth sitting, Sapphire Rapids, phases / compact, medians of 2-3 runs):
+     * 128 -> 256 @14 38.14 / 30.98, AVX2 59.86 / 48.50; 64 -> 128 @14 9.77 / 8.05, AVX2 15.71 /
+     * 12.91; 32 -> 64 @14 2.88 / 2.42, AVX2 4.51 / 3.51; at 14x14 outputs still slower: 32 -> 64 @28
+     * 11.77 / 13.66, 64 -> 128 @28 40.00 / 43.09. So only 14x14 outputs and larger (border 0.13) by phases.
      */
-    static final double PHASE_BORDER = 0.3;
+    static final double PHASE_BORDER = 0.2;
     /** Phase planes per input channel. */
     private static final int PHASES = 4;
     /** Per tap t = (c, u, v), where it reads in a task's phase window. */
