@@ -228,8 +228,9 @@ final class CpuConv2d implements Device.Conv2d {
      * border's share of the gather and of the products (13% of the positions at a 14x14 output, 23%
      * at 7x7, 36% at 4x4); the results are then put where they lie, one move per output channel
      * and position (through staging rows, see {@link #groupTile}). Taken where that store costs no
-     * more than the gather it saves a part of (out channels at most the taps: the 3x3 layers, not
-     * the 1x1 downsamples, which have twice as many outputs as inputs). {@code compactSource}: the
+     * more than the gather it saves a part of: out channels at most the taps (the 3x3 layers), or
+     * the output's border at least {@link #COMPACT_1X1_BORDER} (the 1x1 downsamples, which have
+     * twice as many outputs as inputs, on 7x7 and 4x4 outputs). {@code compactSource}: the
      * source position each compact position reads at tap (padding, padding), as {@link #srcPos} is
      * for each position of the span.
      */
@@ -323,6 +324,15 @@ final class CpuConv2d implements Device.Conv2d {
      * 11.77 / 13.66, 64 -> 128 @28 40.00 / 43.09. So only 14x14 outputs and larger (border 0.13) by phases.
      */
     static final double PHASE_BORDER = 0.2;
+    /**
+     * The output border from which a strided convolution with more outputs than taps (the 1x1
+     * downsamples) takes the compact strided forward. ConvTiming forward, batch 256, 2 threads
+     * (twentieth sitting, Sapphire Rapids), whole span / compact, ms: 4x4 outputs (border 0.36)
+     * 128 -> 256 2.18 / 1.65, AVX2 3.12 / 2.36; 256 -> 512 9.05 / 5.97, AVX2 12.27 / 8.54; 7x7
+     * (0.23) 32 -> 64 0.93 / 0.62, AVX2 0.95 / 0.76; 64 -> 128 1.97 / 1.80, AVX2 3.87 / 2.38; 128 ->
+     * 256 7.01 / 6.59, AVX2 9.59 / 8.57; 14x14 (0.13) 64 -> 128 10.71 / 11.82.
+     */
+    static final double COMPACT_1X1_BORDER = 0.2;
     /** Phase planes per input channel. */
     private static final int PHASES = 4;
     /** Per tap t = (c, u, v), where it reads in a task's phase window. */
@@ -454,7 +464,8 @@ final class CpuConv2d implements Device.Conv2d {
         double outputBorder = 1 - (double) dst.h() * dst.w() / dst.imageStride();
         phaseForward = srcPos != null && stride == 2 && kernel == 3 && padding == 1
                 && outputBorder <= phaseBorder;
-        compactStrided = srcPos != null && out <= taps && compactMargin != Double.POSITIVE_INFINITY && !phaseForward;
+        compactStrided = srcPos != null && compactMargin != Double.POSITIVE_INFINITY && !phaseForward
+                && (out <= taps || outputBorder >= COMPACT_1X1_BORDER || compactMargin == 0);
         int positionTiles = dst.span() / nr;
         int shortTasks = positionTiles >= 8 * 16 * pool.threads() ? 8 : 4;
         tilesPerTask = direct && in <= 16 ? Math.max(shortTasks, Math.min(128, positionTiles / (4 * pool.threads()))) : shortTasks;

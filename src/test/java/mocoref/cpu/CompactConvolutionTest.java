@@ -59,16 +59,19 @@ class CompactConvolutionTest {
     }
 
     /**
-     * The strided 3x3 forward at the output's image positions only gives the bits of the one over
-     * the whole span, with the output's border zero: ragged channel tiles, odd sizes, several tasks
-     * and a partial last one (5 x 14 x 14 outputs). The backward passes are the same code either way.
+     * The strided 3x3 and 1x1 forwards at the output's image positions only give the bits of the
+     * ones over the whole span, with the output's border zero: ragged channel tiles, odd sizes,
+     * several tasks and a partial last one (5 x 14 x 14 outputs). The weight gradient is the same
+     * code either way.
      */
     @Test
     void stridedForwardAtImagePositionsGivesTheSpanBits() {
         Random rng = new Random(12);
         // in, out, n, h, w (3x3, stride 2, padding 1)
         // tiles in groups of nr images: 5 images (a partial group), 2 or 3 (less than a group)
-        int[][] cases = {{20, 13, 3, 9, 7}, {16, 40, 2, 8, 8}, {9, 17, 3, 5, 5}, {16, 24, 5, 28, 28}, {3, 5, 1, 2, 3}, {40, 24, 2, 7, 7}};
+        // with a sixth number: the kernel (1: the 1x1 downsample, padding 0; it has more outputs than taps)
+        int[][] cases = {{20, 13, 3, 9, 7}, {16, 40, 2, 8, 8}, {9, 17, 3, 5, 5}, {16, 24, 5, 28, 28}, {3, 5, 1, 2, 3}, {40, 24, 2, 7, 7},
+                {16, 32, 3, 7, 7, 1}, {13, 26, 2, 9, 6, 1}, {24, 48, 5, 14, 14, 1}};
         for (int[] s : cases) {
             // compact (margin 0) against the whole span (infinity), neither by phases
             Activation[] y = stridedForwards(rng, s, new double[][] {{0, -1}, {Double.POSITIVE_INFINITY, -1}});
@@ -131,14 +134,15 @@ class CompactConvolutionTest {
     }
 
     /**
-     * The forward of a 3x3 stride-2 convolution of shape {in, out, n, h, w} by each {compact margin,
+     * The forward of a stride-2 convolution of shape {in, out, n, h, w[, kernel: 3]} by each {compact margin,
      * phase border limit}, on one set of weights and one input, each into an output whose images and
      * border held 7 before.
      */
     private static Activation[] stridedForwards(Random rng, int[] s, double[][] ways) {
         WorkerPool pool = WorkerPool.shared(2);
         CpuDevice device = new CpuDevice(Kernels.INSTANCE, pool);
-        Device.ConvShape shape = new Device.ConvShape(s[0], s[1], 3, 2, 1, s[2], s[3], s[4]);
+        int kernel = s.length > 5 ? s[5] : 3;
+        Device.ConvShape shape = new Device.ConvShape(s[0], s[1], kernel, 2, kernel / 2, s[2], s[3], s[4]);
         ParamRef param = stridedWeights(device, rng, s);
         Plane from = device.plane(s[2], s[3], s[4]), to = device.plane(s[2], shape.outH(), shape.outW());
         Activation x = images(device, rng, s[2], s[0], s[3], s[4]);
@@ -152,9 +156,9 @@ class CompactConvolutionTest {
         return y;
     }
 
-    /** Gaussian weights (and a gradient buffer) of a 3x3 convolution of shape {in, out, ...}. */
+    /** Gaussian weights (and a gradient buffer) of a convolution of shape {in, out, n, h, w[, kernel: 3]}. */
     private static ParamRef stridedWeights(CpuDevice device, Random rng, int[] s) {
-        int wn = s[0] * s[1] * 9;
+        int kernel = s.length > 5 ? s[5] : 3, wn = s[0] * s[1] * kernel * kernel;
         Buffer weights = device.buffer(wn), grad = device.buffer(wn);
         float[] w = new float[wn];
         for (int i = 0; i < wn; i++) w[i] = (float) rng.nextGaussian();
