@@ -26,8 +26,8 @@ import mocoref.device.ParamRef;
  *     else (the 7x7 stem) into a [in*k*k][output span] buffer shared by the device's convolutions ({@link CpuDevice#col}). The
  *     data gradient runs per residue of the input positions (h mod stride, w mod stride): each is a
  *     convolution of dY, read in place, with the taps that reach it ({@link Residue}), and each
- *     input value is stored once where it lies (on 7x7 and smaller outputs of a 3x3 at dY's image
- *     positions only, gathered, see {@link #compactResidues}; the 7x7 stem: W^T dY into the
+ *     input value is stored once where it lies (on 7x7 and smaller outputs of a 3x3, 4x4 of a 1x1,
+ *     at dY's image positions only, gathered, see {@link #compactResidues}; the 7x7 stem: W^T dY into the
  *     whole-span buffer and a col2im). The weight gradient reads the input in place through {@link #srcPos}, without im2col.</li>
  * </ul>
  * 3x3 stride-1 convolutions of at least {@link #WINOGRAD_FROM} channels in and out (the deep
@@ -198,6 +198,16 @@ final class CpuConv2d implements Device.Conv2d {
      */
     static final double COMPACT_RESIDUE_WASTE = 0.2;
     /**
+     * The same for residues that leave input positions unreached (1x1 stride 2: three quarters of
+     * them): at dY's image positions the data gradient writes every input position of a group, the
+     * unreached ones zero (or adds them, as the downsample's does, which accumulates), where in
+     * place it touches the reached ones only. ConvTiming data gradient accumulated, in place /
+     * compact, ms: 4x4 outputs (border 0.36) 64 -> 128 1.11 / 0.99, AVX2 1.38 / 1.23; 128 -> 256 3.84 /
+     * 2.61, AVX2 4.13 / 3.43; 256 -> 512 10.80 / 7.65; 7x7 (0.23) 32 -> 64 1.00 / 1.36, 64 -> 128 2.80 /
+     * 3.24, 128 -> 256 10.43 / 8.42.
+     */
+    static final double COMPACT_SPARSE_RESIDUE_WASTE = 0.3;
+    /**
      * The compact path's positions grouped by the taps that reach into the image, so that a tile
      * multiplies only those: at a 4x4 map a third of the 3x3 taps land on the zero border (an
      * image's first row reads the row above it, which is padding, at u = 0; its last row the one
@@ -264,9 +274,10 @@ final class CpuConv2d implements Device.Conv2d {
      * The residues' data gradient at dY's image positions only, as the compact paths compute: per
      * residue, the positions whose input position exists (target >= 0), in tiles of nr, their dY
      * rows gathered into a panel ({@link Kernels#gatherRows}) and the products stored at the input
-     * positions. In place the residues run over dY's whole span, border included, and at an odd
-     * source size (7x7 -> 4x4) the odd residues have an output column and row with no input
-     * position: there 55% of the products are thrown away (at 14x14 -> 7x7 23%, 28x28 -> 14x14 13%).
+     * positions, the positions no residue reaches (1x1 stride 2) zero. In place the residues run
+     * over dY's whole span, border included, and at an odd source size (7x7 -> 4x4) a 3x3's odd
+     * residues have an output column and row with no input position: there 55% of the products are
+     * thrown away (at 14x14 -> 7x7 23%, 28x28 -> 14x14 13%; a 1x1's: 36%, 23%, 13%).
      * Tiles come in groups of nr images, a group a task; {@code residueGroupTile[g]} is group g's
      * first tile, {@code residueTile} each tile's residue, {@code residuePositions} the tiles'
      * positions, nr each (a last, ragged tile repeats its last position). Each input value's sum
@@ -287,6 +298,8 @@ final class CpuConv2d implements Device.Conv2d {
      * 128 -> 256 from 7x7.
      */
     private final float[][] residueStaged;
+    /** Per worker, one input channel's row over a group's images, gathered from the staging row to be added into dx. */
+    private final float[][] residueSum;
     private final int residueStagedRow;
     private final int[] residueSlot;
     private final WorkerPool.Task compactResidueTask = this::compactResidueTiles;
@@ -474,8 +487,9 @@ final class CpuConv2d implements Device.Conv2d {
         residues = trainable && srcPos != null ? residues() : null;
         residuesCover = residues != null && covered(residues) == (long) src.n() * src.h() * src.w();
         residueResult = residues != null ? WorkerPool.scratch(pool.threads(), mr * nr) : null;
-        compactResidues = residuesCover && kernel == 3 && compactMargin != Double.POSITIVE_INFINITY
-                && (compactMargin == 0 ? compactResidueWaste() > 0 : compactResidueWaste() >= COMPACT_RESIDUE_WASTE);
+        compactResidues = residues != null && compactMargin != Double.POSITIVE_INFINITY
+                && (compactMargin == 0 ? compactResidueWaste() > 0
+                        : compactResidueWaste() >= (residuesCover ? COMPACT_RESIDUE_WASTE : COMPACT_SPARSE_RESIDUE_WASTE));
         if (compactResidues) {
             java.util.List<int[]> tileList = new java.util.ArrayList<>(); // per tile: its residue, then its nr positions
             java.util.List<Integer> groupStarts = new java.util.ArrayList<>();
@@ -523,6 +537,7 @@ final class CpuConv2d implements Device.Conv2d {
             for (int g = 0; g + 1 < residueGroupTile.length; g++) mostTiles = Math.max(mostTiles, residueGroupTile[g + 1] - residueGroupTile[g]);
             residueStagedRow = mostTiles * nr + 1;
             residueStaged = WorkerPool.scratch(pool.threads(), in * residueStagedRow); // the slot past each row's tiles stays zero
+            residueSum = WorkerPool.scratch(pool.threads(), nr * src.imageStride());
             residueSlot = new int[src.span()];
             java.util.Arrays.fill(residueSlot, residueStagedRow - 1);
             for (int g = 0; g + 1 < residueGroupTile.length; g++) {
@@ -534,7 +549,7 @@ final class CpuConv2d implements Device.Conv2d {
         } else {
             residueGroupTile = residueTile = residuePositions = residuePanelRows = residueSlot = null;
             residueFrom = null;
-            residuePanel = residueStaged = null;
+            residuePanel = residueStaged = residueSum = null;
             residueStagedRow = 0;
         }
         residueWindow = residues != null && !compactResidues ? WorkerPool.scratch(pool.threads(), outChannels * residueWindowRow) : null;
@@ -1175,7 +1190,9 @@ final class CpuConv2d implements Device.Conv2d {
         for (int c = 0; c < inChannels; c++) {
             int to = c * src.rowLength() + src.lead() + first, row = c * residueStagedRow;
             if (accumulateDx) {
-                for (int i = 0; i < len; i++) dx[to + i] += stage[row + residueSlot[first + i]];
+                float[] sum = residueSum[worker];
+                kernels.gather(stage, row, residueSlot, first, len, sum, 0);
+                for (int i = 0; i < len; i++) dx[to + i] += sum[i];
             } else {
                 kernels.gather(stage, row, residueSlot, first, len, dx, to);
             }

@@ -82,9 +82,9 @@ class CompactConvolutionTest {
     }
 
     /**
-     * The strided 3x3 data gradient by residues at dY's image positions only gives the bits of the
-     * residues over dY's whole span, set and accumulated, with dx's border zero when its memory held
-     * other values: odd sizes (the odd residues' last output row or column reaches no input),
+     * The strided 3x3 and 1x1 data gradients by residues at dY's image positions only give the bits
+     * of the residues over dY's whole span, set and accumulated, with dx's border zero when its memory
+     * held other values: odd sizes (the odd residues' last output row or column reaches no input),
      * even sizes, ragged channel tiles, groups of nr images with a partial last one, a single image.
      */
     @Test
@@ -94,10 +94,13 @@ class CompactConvolutionTest {
         CpuDevice device = new CpuDevice(Kernels.INSTANCE, pool);
         int groups = Kernels.INSTANCE.nr() + 3; // more than one group of nr images, the last partial
         // in, out, n, h, w (3x3, stride 2, padding 1)
-        int[][] cases = {{20, 13, 3, 7, 7}, {16, 40, 2, 8, 8}, {9, 17, groups, 5, 5}, {13, 24, 5, 14, 9}, {3, 5, 1, 2, 3}, {40, 24, 2, 7, 7}};
+        // with a sixth number: the kernel (1: the 1x1 downsample, padding 0, whose residue reaches a quarter of the input)
+        int[][] cases = {{20, 13, 3, 7, 7}, {16, 40, 2, 8, 8}, {9, 17, groups, 5, 5}, {13, 24, 5, 14, 9}, {3, 5, 1, 2, 3}, {40, 24, 2, 7, 7},
+                {16, 32, 3, 7, 7, 1}, {13, 26, groups, 6, 9, 1}, {24, 48, 2, 14, 14, 1}};
         for (int[] s : cases) {
             String tag = Arrays.toString(s);
-            Device.ConvShape shape = new Device.ConvShape(s[0], s[1], 3, 2, 1, s[2], s[3], s[4]);
+            int kernel = s.length > 5 ? s[5] : 3;
+            Device.ConvShape shape = new Device.ConvShape(s[0], s[1], kernel, 2, kernel / 2, s[2], s[3], s[4]);
             ParamRef param = stridedWeights(device, rng, s);
             Plane from = device.plane(s[2], s[3], s[4]), to = device.plane(s[2], shape.outH(), shape.outW());
             Activation dy = images(device, rng, s[2], s[1], shape.outH(), shape.outW());

@@ -20,7 +20,8 @@ public final class ConvTiming {
         int size = Integer.parseInt(a[4]), n = Integer.parseInt(a[5]), threads = Integer.parseInt(a[6]), reps = Integer.parseInt(a[7]);
         Device.ConvShape shape = new Device.ConvShape(in, out, k, s, k / 2, n, size, size);
         StringBuilder line = new StringBuilder(String.format("%d->%d k%d s%d @%d n%d t%d:", in, out, k, s, size, n, threads));
-        // -Dwinograd.from=N: 3x3 stride-1 convolutions by Winograd from N channels on (1: always; 2147483647: never)
+        // -Dwinograd.from=N: 3x3 stride-1 convolutions by Winograd from N channels on (1: always; 2147483647: never);
+        // -Dconv.accumulateDx=true: the data gradient added into dx (as a downsample's is), not set
         CpuDevice device = CpuDevice.withWinogradFrom(threads, Integer.getInteger("winograd.from", CpuConv2d.WINOGRAD_FROM));
         // untimed rounds for 3 s first: a few warm-up calls of a small layer end before C2 has compiled the micro-kernel
         long warm = System.nanoTime() + 3_000_000_000L;

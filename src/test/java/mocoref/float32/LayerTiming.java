@@ -35,6 +35,11 @@ public final class LayerTiming {
 
     /** Untimed calls of each operation before its timed ones (as scripts/layers_pytorch.py). */
     static final int WARMUP = 3;
+    /**
+     * -Dconv.accumulateDx=true: time the convolutions' data gradient added into dx, as the
+     * downsample's is in a residual block's backward, instead of set (as PyTorch's is timed).
+     */
+    static final boolean ACCUMULATE_DX = Boolean.getBoolean("conv.accumulateDx");
 
     /** One operation's median time; {@code count} how often one encoder pass runs it. */
     public record Row(String name, String shape, int count, String pass, double ms, double flop) {
@@ -147,7 +152,7 @@ public final class LayerTiming {
             long t0 = System.nanoTime();
             conv.forward(x, y);
             long t1 = System.nanoTime();
-            if (!stem) conv.backwardInput(y, dx, false);
+            if (!stem) conv.backwardInput(y, dx, ACCUMULATE_DX);
             long t2 = System.nanoTime();
             conv.backwardWeight(y, x);
             long t3 = System.nanoTime();
