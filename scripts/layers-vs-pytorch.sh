@@ -32,8 +32,10 @@ esac
 (cd "$root" && mvn -q -B -DskipTests test-compile && mvn -q -B dependency:build-classpath -Dmdep.outputFile=target/classpath.txt) >&2
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 # the launcher's flags for the kernels (the object alignment: see moco-ref): without the last one the Vector API checks every load's
-# bounds itself, on top of the kernels' own checks (docs/performance.md, sixth sitting)
+# bounds itself, on top of the kernels' own checks (docs/performance.md, sixth sitting). The convolution's constructor stays
+# interpreted: built once per shape here, it got hot and C2 compiled it on the second core while a layer's reps ran (twentieth sitting)
 java -XX:+UseSerialGC -XX:ObjectAlignmentInBytes=64 -Xss8m "${java_isa[@]}" --add-modules jdk.incubator.vector -Djdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK=0 \
+  -XX:CompileCommand=quiet '-XX:CompileCommand=exclude,mocoref.cpu.CpuConv2d::<init>' \
   -cp "$root/target/classes:$root/target/test-classes:$(cat "$root/target/classpath.txt")" \
   mocoref.float32.LayerTiming cpu "$width" "$threads" "$reps" 2>/dev/null > "$tmp/rows"
 env "${torch_env[@]}" /usr/bin/python3 "$root/scripts/layers_pytorch.py" "$tmp/rows" --threads "$threads" --reps "$reps" \

@@ -11,6 +11,11 @@ import mocoref.float32.LayerTiming;
  * sitting"); run two builds alternately, this machine's speed drifts.
  *
  * <pre>java --add-modules jdk.incubator.vector -cp target/classes:target/test-classes mocoref.cpu.ConvTiming in out k stride size batch threads reps</pre>
+ *
+ * <p>Add {@code '-XX:CompileCommand=exclude,mocoref.cpu.CpuConv2d::<init>'}: the warm-up builds the
+ * layer again and again, its constructor gets hot, and C2 compiling it (over a second) on the
+ * second core while the reps ran put some JVMs' timings at one core's speed (docs/performance.md,
+ * twentieth sitting).
  */
 public final class ConvTiming {
     private ConvTiming() {}

@@ -21,6 +21,8 @@ import mocoref.tensor.Permutations;
  * its GFLOP/s (LayerTiming's rows).
  *
  * <pre>java --add-modules jdk.incubator.vector -cp target/classes:target/test-classes mocoref.float32.StepTiming [backend] [width] [threads] [steps] [batch] [arch]</pre>
+ * (with {@code '-XX:CompileCommand=exclude,mocoref.cpu.CpuConv2d::<init>'} for the per-layer rows, as
+ * {@code mocoref.cpu.ConvTiming} says)
  */
 public final class StepTiming {
     private StepTiming() {}
