@@ -40,6 +40,12 @@ public final class LayerTiming {
      * downsample's is in a residual block's backward, instead of set (as PyTorch's is timed).
      */
     static final boolean ACCUMULATE_DX = Boolean.getBoolean("conv.accumulateDx");
+    /**
+     * The least untimed time per convolution shape: with {@link #WARMUP} rounds alone, a shape whose
+     * paths no earlier shape had run was timed while C2 compiled them on the second core (width 32's
+     * 64 -> 128 s2 @14: 14.9 / 20.2 / 17.0 ms against 7-10 after a longer warm-up, twentieth sitting).
+     */
+    static final double WARMUP_SECONDS = 2;
 
     /** One operation's median time; {@code count} how often one encoder pass runs it. */
     public record Row(String name, String shape, int count, String pass, double ms, double flop) {
@@ -137,7 +143,7 @@ public final class LayerTiming {
     /**
      * One convolution of shape {@code s} alone on random activations: the medians of {@code reps}
      * forwards, input gradients (not for a stem, whose input needs none) and weight gradients, after
-     * {@link #WARMUP} untimed rounds. Also what {@code mocoref.cpu.ConvTiming} prints for one shape.
+     * {@link #WARMUP} untimed rounds and {@link #WARMUP_SECONDS}. Also what {@code mocoref.cpu.ConvTiming} prints for one shape.
      */
     public static List<Row> convolution(Device d, Device.ConvShape s, String label, int count, boolean stem, int reps, Random rng) {
         int n = s.n(), wn = s.out() * s.in() * s.kernel() * s.kernel();
@@ -148,7 +154,15 @@ public final class LayerTiming {
         Activation dx = d.activation(n, s.in(), s.h(), s.w());
         d.writeImages(randoms(rng, n * s.in() * s.h() * s.w(), 1f), 0, x);
         double[] f = new double[reps], bx = new double[reps], bw = new double[reps];
-        for (int r = -WARMUP; r < reps; r++) {
+        // untimed: WARMUP rounds and at least WARMUP_SECONDS, so that C2 has compiled the paths this
+        // shape takes first (a compact or residue path no earlier shape ran) before the reps start
+        long warmEnd = System.nanoTime() + (long) (WARMUP_SECONDS * 1e9);
+        for (int r = 0; r < WARMUP || System.nanoTime() < warmEnd; r++) {
+            conv.forward(x, y);
+            if (!stem) conv.backwardInput(y, dx, ACCUMULATE_DX);
+            conv.backwardWeight(y, x);
+        }
+        for (int r = 0; r < reps; r++) {
             long t0 = System.nanoTime();
             conv.forward(x, y);
             long t1 = System.nanoTime();
@@ -156,7 +170,6 @@ public final class LayerTiming {
             long t2 = System.nanoTime();
             conv.backwardWeight(y, x);
             long t3 = System.nanoTime();
-            if (r < 0) continue;
             f[r] = (t1 - t0) / 1e6;
             bx[r] = (t2 - t1) / 1e6;
             bw[r] = (t3 - t2) / 1e6;
