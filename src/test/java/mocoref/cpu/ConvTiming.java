@@ -12,10 +12,11 @@ import mocoref.float32.LayerTiming;
  *
  * <pre>java --add-modules jdk.incubator.vector -cp target/classes:target/test-classes mocoref.cpu.ConvTiming in out k stride size batch threads reps</pre>
  *
- * <p>Add {@code '-XX:CompileCommand=exclude,mocoref.cpu.CpuConv2d::<init>'}: the warm-up builds the
- * layer again and again, its constructor gets hot, and C2 compiling it (over a second) on the
- * second core while the reps ran put some JVMs' timings at one core's speed (docs/performance.md,
- * twentieth sitting).
+ * <p>It builds the layer once and warms that one up: its warm-up used to build the layer again and
+ * again for 3 s, the constructor got hot, and C2 compiling it (over a second) on the second core
+ * while the reps ran put some JVMs' timings at one core's speed (docs/performance.md, twentieth
+ * sitting). {@code '-XX:CompileCommand=exclude,mocoref.cpu.CpuConv2d::<init>'} keeps the
+ * constructor interpreted, to be sure.
  */
 public final class ConvTiming {
     private ConvTiming() {}
@@ -28,9 +29,7 @@ public final class ConvTiming {
         // -Dwinograd.from=N: 3x3 stride-1 convolutions by Winograd from N channels on (1: always; 2147483647: never);
         // -Dconv.accumulateDx=true: the data gradient added into dx (as a downsample's is), not set
         CpuDevice device = CpuDevice.withWinogradFrom(threads, Integer.getInteger("winograd.from", CpuConv2d.WINOGRAD_FROM));
-        // untimed rounds for 3 s first: a few warm-up calls of a small layer end before C2 has compiled the micro-kernel
-        long warm = System.nanoTime() + 3_000_000_000L;
-        do LayerTiming.convolution(device, shape, "conv", 1, false, 1, new Random(1)); while (System.nanoTime() < warm);
+        // LayerTiming runs the layer untimed for 2 s first (C2 compiles the kernels and the paths meanwhile)
         for (LayerTiming.Row r : LayerTiming.convolution(device, shape, "conv", 1, false, reps, new Random(1))) {
             line.append(String.format("  %s %.2f ms %.0f GFLOP/s", r.pass(), r.ms(), r.flop() / r.ms() / 1e6));
         }
