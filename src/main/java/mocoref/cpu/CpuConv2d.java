@@ -486,17 +486,17 @@ final class CpuConv2d implements Device.Conv2d {
         residueWindowRow = Plane.oddLines(tilesPerTask * nr + 2 * residueHalo);
         residues = trainable && srcPos != null ? residues() : null;
         residuesCover = residues != null && covered(residues) == (long) src.n() * src.h() * src.w();
-        residueResult = residues != null ? WorkerPool.scratch(pool.threads(), mr * nr) : null;
+        groupImages = nr;
         compactResidues = residues != null && compactMargin != Double.POSITIVE_INFINITY
                 && (compactMargin == 0 ? compactResidueWaste() > 0
                         : compactResidueWaste() >= (residuesCover ? COMPACT_RESIDUE_WASTE : COMPACT_SPARSE_RESIDUE_WASTE));
         if (compactResidues) {
             java.util.List<int[]> tileList = new java.util.ArrayList<>(); // per tile: its residue, then its nr positions
             java.util.List<Integer> groupStarts = new java.util.ArrayList<>();
-            int groups = (dst.n() + nr - 1) / nr;
+            int groups = (dst.n() + groupImages - 1) / groupImages;
             for (int g = 0; g < groups; g++) {
                 groupStarts.add(tileList.size());
-                int first = g * nr * dst.imageStride(), end = Math.min(dst.n(), (g + 1) * nr) * dst.imageStride();
+                int first = g * groupImages * dst.imageStride(), end = Math.min(dst.n(), (g + 1) * groupImages) * dst.imageStride();
                 for (int r = 0; r < residues.length; r++) {
                     int[] target = residues[r].target();
                     java.util.List<Integer> members = new java.util.ArrayList<>();
@@ -533,19 +533,10 @@ final class CpuConv2d implements Device.Conv2d {
             residuePanel = WorkerPool.scratch(pool.threads(), kMax * nr);
             residuePanelRows = new int[kMax];
             for (int k = 0; k < kMax; k++) residuePanelRows[k] = k * nr;
-            int mostTiles = 0;
-            for (int g = 0; g + 1 < residueGroupTile.length; g++) mostTiles = Math.max(mostTiles, residueGroupTile[g + 1] - residueGroupTile[g]);
-            residueStagedRow = mostTiles * nr + 1;
+            residueStagedRow = stagedRow(residueGroupTile);
             residueStaged = WorkerPool.scratch(pool.threads(), in * residueStagedRow); // the slot past each row's tiles stays zero
-            residueSum = WorkerPool.scratch(pool.threads(), nr * src.imageStride());
-            residueSlot = new int[src.span()];
-            java.util.Arrays.fill(residueSlot, residueStagedRow - 1);
-            for (int g = 0; g + 1 < residueGroupTile.length; g++) {
-                for (int i = residueGroupTile[g] * nr; i < residueGroupTile[g + 1] * nr; i++) {
-                    int at = residues[residueTile[i / nr]].target()[residuePositions[i]], slot = i - residueGroupTile[g] * nr;
-                    if (residueSlot[at] == residueStagedRow - 1) residueSlot[at] = slot; // a padded tile repeats its last position
-                }
-            }
+            residueSum = WorkerPool.scratch(pool.threads(), groupImages * src.imageStride());
+            residueSlot = stagedSlots(src.span(), residueGroupTile, residueStagedRow, i -> residues[residueTile[i / nr]].target()[residuePositions[i]]);
         } else {
             residueGroupTile = residueTile = residuePositions = residuePanelRows = residueSlot = null;
             residueFrom = null;
@@ -553,6 +544,7 @@ final class CpuConv2d implements Device.Conv2d {
             residueStagedRow = 0;
         }
         residueWindow = residues != null && !compactResidues ? WorkerPool.scratch(pool.threads(), outChannels * residueWindowRow) : null;
+        residueResult = residues != null && !compactResidues ? WorkerPool.scratch(pool.threads(), mr * nr) : null;
         int[] images = dst.imagePositions();
         weightGrad = trainable ? weightGradient(kernels, pool, images) : null;
         partialGrad = trainable && weightGrad == null ? new float[pool.threads()][out * taps] : null;
@@ -599,7 +591,6 @@ final class CpuConv2d implements Device.Conv2d {
             phaseTapOffset[t] = (c * PHASES + phase) * phaseWindowRow + phaseHalo + Math.floorDiv(iu, 2) * dst.rowStride() + Math.floorDiv(iv, 2);
         }
         outputGaps = compactForward ? dst.borderPositions() : null;
-        groupImages = nr;
         inputGaps = compactDataGrad || residues != null ? src.borderPositions() : null;
         if (compactForward || compactDataGrad || compactStrided) {
             // Tiles of one class's positions, class by class within groups of nr images: in a full group
@@ -664,20 +655,9 @@ final class CpuConv2d implements Device.Conv2d {
             compactRows = null;
             groupTile = null;
         }
-        int mostTiles = 0;
-        for (int g = 0; compactStrided && g + 1 < groupTile.length; g++) mostTiles = Math.max(mostTiles, groupTile[g + 1] - groupTile[g]);
-        stagedRow = mostTiles * nr + 1;
+        stagedRow = compactStrided ? stagedRow(groupTile) : 1;
         staged = compactStrided ? WorkerPool.scratch(pool.threads(), out * stagedRow) : null; // the slot past each row's tiles stays zero
-        stagedSlot = compactStrided ? new int[dst.span()] : null;
-        if (compactStrided) {
-            java.util.Arrays.fill(stagedSlot, stagedRow - 1);
-            for (int g = 0; g + 1 < groupTile.length; g++) {
-                for (int i = groupTile[g] * nr; i < groupTile[g + 1] * nr; i++) {
-                    int q = compact[i], slot = i - groupTile[g] * nr;
-                    if (stagedSlot[q] == stagedRow - 1) stagedSlot[q] = slot; // a padded tile repeats its last position
-                }
-            }
-        }
+        stagedSlot = compactStrided ? stagedSlots(dst.span(), groupTile, stagedRow, i -> compact[i]) : null;
         compactSource = compactStrided ? new int[compact.length] : null;
         for (int i = 0; compactStrided && i < compact.length; i++) compactSource[i] = srcPos[compact[i]];
     }
@@ -1156,6 +1136,30 @@ final class CpuConv2d implements Device.Conv2d {
         }
     }
 
+    /** A staging row's length for tiles grouped as {@code groupTile} says: the most tiles of a group, nr positions each, then one zero. */
+    private int stagedRow(int[] groupTile) {
+        int most = 0;
+        for (int g = 0; g + 1 < groupTile.length; g++) most = Math.max(most, groupTile[g + 1] - groupTile[g]);
+        return most * nr + 1;
+    }
+
+    /**
+     * Per position of a span, its slot in its group's staging row: tile position i (of the tiles
+     * grouped as {@code groupTile}) holds position {@code positionAt(i)}; the positions no tile holds
+     * get the row's last slot, the zero.
+     */
+    private int[] stagedSlots(int span, int[] groupTile, int stagedRow, java.util.function.IntUnaryOperator positionAt) {
+        int[] slots = new int[span];
+        java.util.Arrays.fill(slots, stagedRow - 1);
+        for (int g = 0; g + 1 < groupTile.length; g++) {
+            for (int i = groupTile[g] * nr; i < groupTile[g + 1] * nr; i++) {
+                int q = positionAt.applyAsInt(i);
+                if (slots[q] == stagedRow - 1) slots[q] = i - groupTile[g] * nr; // a padded tile repeats its last position
+            }
+        }
+        return slots;
+    }
+
     /**
      * The share of the in-place residue products that land nowhere: dY's border positions and, at an
      * odd source size, the odd residues' last output column or row.
@@ -1186,7 +1190,7 @@ final class CpuConv2d implements Device.Conv2d {
                         inRows.first(ct) * residueStagedRow + slot, residueStagedRow, inRows.rows(ct), false, null, 0, tileScratch[worker]);
             }
         }
-        int first = g * nr * src.imageStride(), len = Math.min(src.n() - g * nr, nr) * src.imageStride();
+        int first = g * groupImages * src.imageStride(), len = Math.min(src.n() - g * groupImages, groupImages) * src.imageStride();
         for (int c = 0; c < inChannels; c++) {
             int to = c * src.rowLength() + src.lead() + first, row = c * residueStagedRow;
             if (accumulateDx) {
