@@ -30,7 +30,7 @@ import mocoref.device.ParamRef;
  *     at dY's image positions only, gathered, see {@link #compactResidues}; the 7x7 stem: W^T dY into the
  *     whole-span buffer and a col2im). The weight gradient reads the input in place through {@link #srcPos}, without im2col.</li>
  * </ul>
- * 3x3 stride-1 convolutions of at least {@link #WINOGRAD_FROM} channels in and out (the deep
+ * 3x3 stride-1 convolutions of at least {@link #winogradFrom} channels in and out (128, 64 with AVX2: the deep
  * stages) take their forward and data gradient by Winograd's F(2x2, 3x3) instead ({@link Winograd}).
  * Every product is parallel over tiles of output positions (forward, data gradient) or over a
  * fixed split of the positions, one partial sum per part (weight gradient: reproducible for a
@@ -380,8 +380,23 @@ final class CpuConv2d implements Device.Conv2d {
      * layers: AVX-512 64 -> 64 @14 11.6 / 12.4 against 15.9 / 15.2, @7 3.4 against 4.8, @4 level;
      * AVX2 @14 22.0 against 21.5 and @7 6.2 against 6.5 (level), @4 2.4 against 1.8 (no such layer
      * in the CIFAR ResNets at widths 16 to 64).
+     *
+     * <p>That was the Zen 5 VM, natively (AVX-512). With 256-bit vectors the 64-channel layers are
+     * level there and faster on the Sapphire Rapids VM (twenty-first sitting, {@code ConvAB}: both
+     * settings in one JVM, 12 rounds over 6 copies each, Winograd / direct): -XX:UseAVX=2 64 -> 64
+     * @14 forward 0.834, data gradient 0.830 (21.4 -> 17.8 ms); @28 0.885 / 0.877; @7 0.975 / 0.977;
+     * whole steps 0.995 / 0.978 / 0.985 at widths 16 / 32 / 64. Natively on Sapphire Rapids 0.96 /
+     * 0.96 at @14 and 0.98 / 1.01 at @28 (steps 1.003 / 0.990 / 0.985), but 30% slower on Zen 5: so
+     * from 64 channels with 256-bit vectors ({@link #WINOGRAD_FROM_256_BIT}), from 128 with 512.
      */
     static final int WINOGRAD_FROM = 128;
+    /** {@link #WINOGRAD_FROM} for kernels of 256-bit vectors (a tile 16 floats wide: AVX2). */
+    static final int WINOGRAD_FROM_256_BIT = 64;
+
+    /** The fewest channels at which 3x3 stride-1 convolutions run by Winograd on these kernels (see {@link #WINOGRAD_FROM}). */
+    static int winogradFrom(Kernels kernels) {
+        return kernels.nr() == 16 ? WINOGRAD_FROM_256_BIT : WINOGRAD_FROM;
+    }
 
     private final WorkerPool.Task outputGapsTask = this::zeroOutputGaps;
     private final WorkerPool.Task inputGapsTask = this::zeroInputGaps;

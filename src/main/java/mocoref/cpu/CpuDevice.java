@@ -43,7 +43,7 @@ public final class CpuDevice implements Device {
     /** The memory of {@link #sharedActivation}, by bank. */
     private final Map<Integer, Bank> banks = new HashMap<>();
     private final Sharing sharing;
-    /** The fewest channels (in and out) at which a 3x3 stride-1 convolution runs by Winograd (see {@link CpuConv2d#WINOGRAD_FROM}). */
+    /** The fewest channels (in and out) at which a 3x3 stride-1 convolution runs by Winograd (see {@link CpuConv2d#winogradFrom}). */
     private final int winogradFrom;
 
     /** On {@code threads} threads (the shared pool of that size). */
@@ -66,7 +66,7 @@ public final class CpuDevice implements Device {
     }
 
     CpuDevice(Kernels kernels, WorkerPool pool, Sharing sharing) {
-        this(kernels, pool, sharing, CpuConv2d.WINOGRAD_FROM);
+        this(kernels, pool, sharing, CpuConv2d.winogradFrom(kernels));
     }
 
     private CpuDevice(Kernels kernels, WorkerPool pool, Sharing sharing, int winogradFrom) {

@@ -28,7 +28,7 @@ public final class ConvTiming {
         StringBuilder line = new StringBuilder(String.format("%d->%d k%d s%d @%d n%d t%d:", in, out, k, s, size, n, threads));
         // -Dwinograd.from=N: 3x3 stride-1 convolutions by Winograd from N channels on (1: always; 2147483647: never);
         // -Dconv.accumulateDx=true: the data gradient added into dx (as a downsample's is), not set
-        CpuDevice device = CpuDevice.withWinogradFrom(threads, Integer.getInteger("winograd.from", CpuConv2d.WINOGRAD_FROM));
+        CpuDevice device = CpuDevice.withWinogradFrom(threads, Integer.getInteger("winograd.from", CpuConv2d.winogradFrom(Kernels.INSTANCE)));
         // LayerTiming runs the layer untimed for 2 s first (C2 compiles the kernels and the paths meanwhile)
         for (LayerTiming.Row r : LayerTiming.convolution(device, shape, "conv", 1, false, reps, new Random(1))) {
             line.append(String.format("  %s %.2f ms %.0f GFLOP/s", r.pass(), r.ms(), r.flop() / r.ms() / 1e6));

@@ -1,6 +1,7 @@
 package mocoref.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
@@ -24,6 +25,14 @@ import org.junit.jupiter.api.Test;
  */
 class WinogradTest {
     static final double ATOL = 1e-5, RTOL = 1e-4;
+
+    /** Which layers take the path: 64 channels and more with 256-bit vectors, 128 with 512 (CpuConv2d.WINOGRAD_FROM). */
+    @Test
+    void winogradFromFollowsTheVectorWidth() {
+        assertEquals(64, CpuConv2d.winogradFrom(new ScalarKernels(5, 16)));
+        assertEquals(128, CpuConv2d.winogradFrom(new ScalarKernels(8, 32)));
+        assertEquals(Kernels.INSTANCE.nr() == 16 ? 64 : 128, new CpuDevice(1).winogradFrom());
+    }
 
     @Test
     void winogradMatchesTheReferenceConvolution() {
