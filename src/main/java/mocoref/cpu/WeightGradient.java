@@ -54,6 +54,18 @@ final class WeightGradient {
      * per-chunk sum, chunks into the group's partial.
      */
     private static final int BLOCK = 128;
+    /**
+     * A direct convolution whose chunk sums and partial (two copies of dW) together exceed this many
+     * bytes sums chunks of one block, each added straight into the partial, where the transposition's
+     * halo (rows read twice, by this chunk and the next) adds at most a fifth to a chunk's rows: the
+     * chunk sums' pass over dW, and the room they take in L2, cost more than the halo. ConvAB (one
+     * JVM, 10-12 rounds over 4 copies of each build, twenty-first sitting, Sapphire Rapids), weight
+     * gradient one block / before: 256 -> 256 @4 0.931, 0.988, 0.972, 0.967 in four runs (AVX2 0.948),
+     * @7 0.974 (0.939); 128 -> 128 @7 0.966, 0.968, 0.969 (0.963), @4 0.929 (0.972); but 128 -> 128 @14
+     * 1.030 (halo 17 rows a side: 27% more rows transposed). 512-channel layers had chunks of one
+     * block already (XT_FLOATS / 512).
+     */
+    private static final long ONE_BLOCK_SUMS = 1 << 20;
 
     private final Kernels kernels;
     private final WorkerPool pool;
@@ -141,7 +153,6 @@ final class WeightGradient {
         this.halo = h;
         this.gather = srcPos != null && shift.length == 1 && shift[0] == 0;
         this.sourceAt = gather ? java.util.Arrays.stream(positions).map(q -> srcPos[q]).toArray() : null;
-        this.chunk = Math.max(128, Math.min(2048, XT_FLOATS / (channels * (gather ? 1 : stride)) / 16 * 16));
         this.outRows = new RowTiles(out, kernels);
         this.kernel = kernel;
         this.tapsPerBlock = channels >= nr ? 1 : nr / channels;
@@ -149,6 +160,8 @@ final class WeightGradient {
         this.slot = new int[kk];
         for (int uv = 0; uv < kk; uv++) slot[uv] = uv / kernel * slotsPerRow + uv % kernel;
         this.columns = kernel * slotsPerRow * channels; // a multiple of nr: whole channel blocks, or whole blocks of paired taps
+        boolean oneBlockChunks = srcPos == null && 2L * out * columns * Float.BYTES > ONE_BLOCK_SUMS && 2 * halo <= BLOCK / 5;
+        this.chunk = oneBlockChunks ? BLOCK : Math.max(128, Math.min(2048, XT_FLOATS / (channels * (gather ? 1 : stride)) / 16 * 16));
         this.ldx = tapsPerBlock > 1 ? channels : Plane.oddLines(channels); // paired taps need rows exactly the channels
         int maxRows = 0;
         for (int q0 = 0; q0 < count; q0 += chunk) {
