@@ -63,11 +63,19 @@ fi
 for w in $widths; do
   m_ips=(); p_ips=(); m_rss=(); p_rss=(); b_ips=(); b_rss=()
   for ((r = 0; r < rounds; r++)); do
+    # with a baseline, the two builds take turns in going first, so that neither always runs right
+    # after PyTorch (a fixed order, baseline first, suspected when the baseline led at width 16 in
+    # three rotations; it led in the fourth, alternating, too: short width-16 runs spread by 4%)
+    if [[ -n "$baseline" && $((r % 2)) -eq 1 ]]; then
+      m=$("$root/moco-ref" bench --backend cpu --threads "$threads" --width "$w" --steps "$steps" --warmup "$warmup" --json "${extra[@]}")
+    fi
     if [[ -n "$baseline" ]]; then
       b=$("$baseline/moco-ref" bench --backend cpu --threads "$threads" --width "$w" --steps "$steps" --warmup "$warmup" --json "${extra[@]}")
       b_ips+=("$(field images_per_s <<<"$b")"); b_rss+=("$(field peak_rss_mib <<<"$b")")
     fi
-    m=$("$root/moco-ref" bench --backend cpu --threads "$threads" --width "$w" --steps "$steps" --warmup "$warmup" --json "${extra[@]}")
+    if [[ -z "$baseline" || $((r % 2)) -eq 0 ]]; then
+      m=$("$root/moco-ref" bench --backend cpu --threads "$threads" --width "$w" --steps "$steps" --warmup "$warmup" --json "${extra[@]}")
+    fi
     p=$(env "${torch_env[@]}" /usr/bin/python3 "$root/scripts/bench_pytorch.py" --malloc "$torch_malloc" --threads "$threads" --width "$w" --steps "$steps" --warmup "$warmup" "${extra[@]}")
     m_ips+=("$(field images_per_s <<<"$m")"); p_ips+=("$(field images_per_s <<<"$p")")
     m_rss+=("$(field peak_rss_mib <<<"$m")"); p_rss+=("$(field peak_rss_mib <<<"$p")")

@@ -28,9 +28,10 @@ class WeightGradientChunksTest {
         CpuDevice device = new CpuDevice(Kernels.INSTANCE, pool);
         Random rng = new Random(13);
         // in, out, kernel, stride, padding, n, h, w
-        // (the last: 512 channels, chunks of one block, added straight into the partial)
+        // (the last two: chunks of one block, added straight into the partial: 512 channels, and dW's
+        // two copies over WeightGradient.ONE_BLOCK_SUMS with a small halo)
         int[][] cases = {{128, 8, 3, 1, 1, 3, 28, 28}, {64, 16, 3, 2, 1, 4, 28, 28}, {128, 16, 1, 2, 0, 8, 14, 14}, {32, 8, 3, 1, 1, 6, 28, 28},
-                {512, 4, 3, 1, 1, 20, 4, 4}};
+                {512, 4, 3, 1, 1, 20, 4, 4}, {128, 128, 3, 1, 1, 6, 7, 7}};
         for (int[] s : cases) {
             String tag = Arrays.toString(s);
             int in = s[0], out = s[1], k = s[2], stride = s[3], pad = s[4], n = s[5], h = s[6], w = s[7];
