@@ -54,6 +54,8 @@ export MOCOREF_JAVA_OPTS="${MOCOREF_JAVA_OPTS:-} $java_opts"
 echo "# $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs, ISA $isa, PyTorch malloc $torch_malloc, $(java -version 2>&1 | head -1), moco-ref JVM options:${MOCOREF_JAVA_OPTS}"
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 field() { /usr/bin/python3 -c "import json,sys; print(json.loads(sys.stdin.readline())['$1'])"; }
+# one moco-ref bench run of the checkout $1 at width $w, as JSON
+bench() { "$1/moco-ref" bench --backend cpu --threads "$threads" --width "$w" --steps "$steps" --warmup "$warmup" --json "${extra[@]}"; }
 
 if [[ -n "$baseline" ]]; then
   printf '%-6s %14s %14s %14s %8s %8s %12s %12s %12s\n' width baseline/s moco-ref/s pytorch/s base/pt ratio rss-base rss-mocoref rss-pytorch
@@ -66,16 +68,12 @@ for w in $widths; do
     # with a baseline, the two builds take turns in going first, so that neither always runs right
     # after PyTorch (a fixed order, baseline first, suspected when the baseline led at width 16 in
     # three rotations; it led in the fourth, alternating, too: short width-16 runs spread by 4%)
-    if [[ -n "$baseline" && $((r % 2)) -eq 1 ]]; then
-      m=$("$root/moco-ref" bench --backend cpu --threads "$threads" --width "$w" --steps "$steps" --warmup "$warmup" --json "${extra[@]}")
-    fi
+    if [[ -n "$baseline" && $((r % 2)) -eq 1 ]]; then m=$(bench "$root"); fi
     if [[ -n "$baseline" ]]; then
-      b=$("$baseline/moco-ref" bench --backend cpu --threads "$threads" --width "$w" --steps "$steps" --warmup "$warmup" --json "${extra[@]}")
+      b=$(bench "$baseline")
       b_ips+=("$(field images_per_s <<<"$b")"); b_rss+=("$(field peak_rss_mib <<<"$b")")
     fi
-    if [[ -z "$baseline" || $((r % 2)) -eq 0 ]]; then
-      m=$("$root/moco-ref" bench --backend cpu --threads "$threads" --width "$w" --steps "$steps" --warmup "$warmup" --json "${extra[@]}")
-    fi
+    if [[ -z "$baseline" || $((r % 2)) -eq 0 ]]; then m=$(bench "$root"); fi
     p=$(env "${torch_env[@]}" /usr/bin/python3 "$root/scripts/bench_pytorch.py" --malloc "$torch_malloc" --threads "$threads" --width "$w" --steps "$steps" --warmup "$warmup" "${extra[@]}")
     m_ips+=("$(field images_per_s <<<"$m")"); p_ips+=("$(field images_per_s <<<"$p")")
     m_rss+=("$(field peak_rss_mib <<<"$m")"); p_rss+=("$(field peak_rss_mib <<<"$p")")

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.ToLongFunction;
+import mocoref.float32.LayerTiming;
 
 /**
  * Two builds of the cpu device timed side by side in one JVM: each build's classes in its own class
@@ -36,7 +37,6 @@ public final class ConvAB {
         int[] shape = new int[step ? 3 : 7];
         for (int i = 0; i < shape.length; i++) shape[i] = Integer.parseInt(a[(step ? 3 : 2) + i]);
         int rounds = Integer.parseInt(a[(step ? 3 : 2) + shape.length]);
-        boolean accumulateDx = Boolean.getBoolean("conv.accumulateDx");
         String[] passes = step ? new String[] {"step"} : PASSES;
         // several copies of each build, made in Thue-Morse order (A B B A B A A B): where a copy's arrays
         // land moved its times by 1-3% in tests of a build against itself, for good (a placement, not a
@@ -46,7 +46,7 @@ public final class ConvAB {
         int[] build = new int[2 * copies];
         for (int j = 0; j < build.length; j++) {
             build[j] = Integer.bitCount(j) % 2;
-            probes.add(probe(a[build[j]], step, shape, accumulateDx));
+            probes.add(probe(a[build[j]], step, shape));
         }
         // warm them: C2 compiles each copy's paths (each class loader has its own code) before any timing
         long warmEnd = System.nanoTime() + 2_000_000_000L * copies;
@@ -78,14 +78,13 @@ public final class ConvAB {
             }
             double[] sorted = ratio.clone();
             Arrays.sort(sorted);
-            System.out.printf("  %-4s A %.2f ms  B %.2f ms  B/A %.3f [%.3f-%.3f]  B faster in %d of %d%n", passes[i], median(ta[i]), median(tb[i]),
-                    median(ratio), sorted[0], sorted[rounds - 1], faster, rounds);
+            System.out.printf("  %-4s A %.2f ms  B %.2f ms  B/A %.3f [%.3f-%.3f]  B faster in %d of %d%n", passes[i], LayerTiming.median(ta[i]), LayerTiming.median(tb[i]),
+                    LayerTiming.median(ratio), sorted[0], sorted[rounds - 1], faster, rounds);
         }
     }
 
     /** AbProbe from this build's test classes over DIR's main classes and this JVM's other jars. */
-    @SuppressWarnings("unchecked")
-    private static ToLongFunction<String> probe(String spec, boolean step, int[] shape, boolean accumulateDx) throws Exception {
+    private static ToLongFunction<String> probe(String spec, boolean step, int[] shape) throws Exception {
         String[] parts = spec.split(",");
         String dir = parts[0];
         java.util.Properties saved = (java.util.Properties) System.getProperties().clone();
@@ -94,14 +93,14 @@ public final class ConvAB {
                 String[] kv = parts[i].split("=", 2);
                 System.setProperty(kv[0], kv[1]);
             }
-            return probeOf(dir, step, shape, accumulateDx);
+            return probeOf(dir, step, shape);
         } finally {
             System.setProperties(saved);
         }
     }
 
     @SuppressWarnings("unchecked")
-    private static ToLongFunction<String> probeOf(String dir, boolean step, int[] shape, boolean accumulateDx) throws Exception {
+    private static ToLongFunction<String> probeOf(String dir, boolean step, int[] shape) throws Exception {
         List<URL> urls = new ArrayList<>();
         urls.add(new File(AbProbe.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toURI().toURL());
         urls.add(new File(dir, "target/classes").toURI().toURL());
@@ -112,14 +111,6 @@ public final class ConvAB {
         ClassLoader loader = new URLClassLoader(urls.toArray(new URL[0]), ClassLoader.getPlatformClassLoader());
         Class<?> c = Class.forName(step ? "mocoref.float32.AbStepProbe" : "mocoref.cpu.AbProbe", true, loader);
         if (c.getClassLoader() != loader) throw new IllegalStateException(c.getName() + " came from " + c.getClassLoader());
-        return (ToLongFunction<String>) (step ? c.getConstructor(int[].class).newInstance((Object) shape)
-                : c.getConstructor(int[].class, boolean.class).newInstance(shape, accumulateDx));
-    }
-
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        int n = s.length;
-        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+        return (ToLongFunction<String>) c.getConstructor(int[].class).newInstance((Object) shape);
     }
 }

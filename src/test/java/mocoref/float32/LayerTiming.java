@@ -146,40 +146,68 @@ public final class LayerTiming {
      * {@link #WARMUP} untimed rounds and {@link #WARMUP_SECONDS}. Also what {@code mocoref.cpu.ConvTiming} prints for one shape.
      */
     public static List<Row> convolution(Device d, Device.ConvShape s, String label, int count, boolean stem, int reps, Random rng) {
-        int n = s.n(), wn = s.out() * s.in() * s.kernel() * s.kernel();
-        Buffer wb = d.buffer(wn), gb = d.buffer(wn);
-        d.write(randoms(rng, wn, 0.1f), 0, wb, 0, wn);
-        Device.Conv2d conv = d.conv2d(s, new ParamRef(wb, gb, 0, wn));
-        Activation x = d.activation(n, s.in(), s.h(), s.w()), y = d.activation(n, s.out(), s.outH(), s.outW());
-        Activation dx = d.activation(n, s.in(), s.h(), s.w());
-        d.writeImages(randoms(rng, n * s.in() * s.h() * s.w(), 1f), 0, x);
+        ConvRun run = new ConvRun(d, s, rng);
         double[] f = new double[reps], bx = new double[reps], bw = new double[reps];
         // untimed: WARMUP rounds and at least WARMUP_SECONDS, so that C2 has compiled the paths this
         // shape takes first (a compact or residue path no earlier shape ran) before the reps start
         long warmEnd = System.nanoTime() + (long) (WARMUP_SECONDS * 1e9);
         for (int r = 0; r < WARMUP || System.nanoTime() < warmEnd; r++) {
-            conv.forward(x, y);
-            if (!stem) conv.backwardInput(y, dx, ACCUMULATE_DX);
-            conv.backwardWeight(y, x);
+            run.forward();
+            if (!stem) run.backwardInput();
+            run.backwardWeight();
         }
         for (int r = 0; r < reps; r++) {
             long t0 = System.nanoTime();
-            conv.forward(x, y);
+            run.forward();
             long t1 = System.nanoTime();
-            if (!stem) conv.backwardInput(y, dx, ACCUMULATE_DX);
+            if (!stem) run.backwardInput();
             long t2 = System.nanoTime();
-            conv.backwardWeight(y, x);
+            run.backwardWeight();
             long t3 = System.nanoTime();
             f[r] = (t1 - t0) / 1e6;
             bx[r] = (t2 - t1) / 1e6;
             bw[r] = (t3 - t2) / 1e6;
         }
-        double flop = 2.0 * s.out() * s.in() * s.kernel() * s.kernel() * n * s.outH() * s.outW();
+        double flop = 2.0 * s.out() * s.in() * s.kernel() * s.kernel() * s.n() * s.outH() * s.outW();
         List<Row> rows = new ArrayList<>();
         rows.add(new Row(label, describe(s), count, "fwd", median(f), flop));
         if (!stem) rows.add(new Row(label, describe(s), count, "dX", median(bx), flop));
         rows.add(new Row(label, describe(s), count, "dW", median(bw), flop));
         return rows;
+    }
+
+    /**
+     * One convolution of a shape on random activations (weights 0.1 times N(0, 1), the input N(0, 1),
+     * from {@code rng} in that order), each pass run alone: what {@link #convolution} times, and
+     * {@code mocoref.cpu.AbProbe} for ConvAB. The data gradient is set, or added with {@link #ACCUMULATE_DX}.
+     */
+    public static final class ConvRun {
+        private final Device.Conv2d conv;
+        private final Activation x, y, dx;
+
+        public ConvRun(Device d, Device.ConvShape s, Random rng) {
+            int n = s.n(), wn = s.out() * s.in() * s.kernel() * s.kernel();
+            Buffer wb = d.buffer(wn), gb = d.buffer(wn);
+            d.write(randoms(rng, wn, 0.1f), 0, wb, 0, wn);
+            conv = d.conv2d(s, new ParamRef(wb, gb, 0, wn));
+            x = d.activation(n, s.in(), s.h(), s.w());
+            y = d.activation(n, s.out(), s.outH(), s.outW());
+            dx = d.activation(n, s.in(), s.h(), s.w());
+            d.writeImages(randoms(rng, n * s.in() * s.h() * s.w(), 1f), 0, x);
+        }
+
+        public void forward() {
+            conv.forward(x, y);
+        }
+
+        /** The data gradient of y (the forward's output, as dY). */
+        public void backwardInput() {
+            conv.backwardInput(y, dx, ACCUMULATE_DX);
+        }
+
+        public void backwardWeight() {
+            conv.backwardWeight(y, x);
+        }
     }
 
     /** Each distinct BatchNorm geometry (channels x h x w): training forward over {@code groups} chunks with the fused ReLU, and its backward. */
@@ -300,7 +328,7 @@ public final class LayerTiming {
         return v;
     }
 
-    static double median(double[] v) {
+    public static double median(double[] v) {
         double[] s = v.clone();
         Arrays.sort(s);
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
