@@ -52,6 +52,14 @@ interface Kernels {
               float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff, float[] scratch);
 
     /**
+     * c[cOff + r*nr() + j] = (accumulate ? c[cOff + r*nr() + j] : 0) + sum_{k < kLen} a[aOff + k*aStride + r] *
+     * b[rowOff[k] + col + j], for r < mr(), j < nr(), aStride >= mr(): a full tile whose C rows lie
+     * one after another (the weight gradient's column blocks), summed from C's value on (so rounded
+     * differently from {@link #tile}, which adds its sum to C) and stored straight back.
+     */
+    void tileInto(float[] a, int aOff, int aStride, int kLen, float[] b, int[] rowOff, int col, float[] c, int cOff, boolean accumulate);
+
+    /**
      * {@link #tile} over a subset of A's packed rows: A's k-th row at aOff + aTap[k]*aStride, for
      * k < kLen (B's at rowOff[k] as there). The compact paths' tap classes run only the taps that
      * read the image from the one packing of every tap; with aTap[k] = k it is {@link #tile}, sum for sum.

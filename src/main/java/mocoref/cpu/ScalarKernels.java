@@ -37,6 +37,19 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void tileInto(float[] a, int aOff, int aStride, int kLen, float[] b, int[] rowOff, int col, float[] c, int cOff, boolean accumulate) {
+        if (aStride < mr) throw new IllegalArgumentException("A's stride " + aStride + " under the tile's " + mr + " rows");
+        for (int r = 0; r < mr; r++) {
+            for (int j = 0; j < nr; j++) {
+                int at = cOff + r * nr + j;
+                float sum = accumulate ? c[at] : 0;
+                for (int k = 0; k < kLen; k++) sum += a[aOff + k * aStride + r] * b[rowOff[k] + col + j];
+                c[at] = sum;
+            }
+        }
+    }
+
+    @Override
     public void tileTaps(float[] a, int aOff, int aStride, int[] aTap, int kLen, float[] b, int[] rowOff, int col,
                          float[] c, int cOff, int ldc, int rows, boolean accumulate, float[] mask, int maskOff, float[] scratch) {
         product(a, aOff, aStride, java.util.Objects.requireNonNull(aTap), kLen, b, rowOff, col, c, cOff, ldc, rows, accumulate, mask, maskOff,

@@ -97,11 +97,29 @@ final class VectorKernels implements Kernels {
         switch (packRows(rows)) { // the kernel whose rows packRows names
             case 2 -> tile2x2(a, aOff, aStride, kLen, b, rowOff, col, t);
             case 4 -> tile4x2(a, aOff, aStride, kLen, b, rowOff, col, t);
-            case 5 -> tile5x2(a, aOff, aStride, kLen, b, rowOff, col, t); // AVX2 only
+            case 5 -> tile5x2(a, aOff, aStride, kLen, b, rowOff, col, ZEROS, 0, t, 0); // AVX2 only
             case 6 -> tile6x2(a, aOff, aStride, kLen, b, rowOff, col, t); // wide tiles only
-            default -> tile8x2(a, aOff, aStride, kLen, b, rowOff, col, t);
+            default -> tile8x2(a, aOff, aStride, kLen, b, rowOff, col, ZEROS, 0, t, 0);
         }
         epilogue(t, c, cOff, ldc, rows, accumulate, mask, maskOff);
+    }
+
+    /** The full tile's accumulators start here where they start from zero ({@link #tile}). */
+    private static final float[] ZEROS = new float[TILE_ROWS * 2 * L];
+
+    /**
+     * The full tile's kernel (8 x 2L; 5 x 2L with AVX2), its accumulators loaded from C (or zero)
+     * and stored straight back: no scratch tile and no epilogue pass over it (16 stores, 16 loads
+     * and C's read-modify-write of 16 vectors per call, against 8 k-steps of FMAs at k = 128).
+     */
+    @Override
+    public void tileInto(float[] a, int aOff, int aStride, int kLen, float[] b, int[] rowOff, int col, float[] c, int cOff, boolean accumulate) {
+        if (aStride < TILE_ROWS) throw new IllegalArgumentException("A's stride " + aStride + " under the tile's " + TILE_ROWS + " rows");
+        checkFromIndexSize(cOff, TILE_ROWS * 2 * L, c.length);
+        float[] init = accumulate ? c : ZEROS;
+        int initOff = accumulate ? cOff : 0;
+        if (WIDE) tile8x2(a, aOff, aStride, kLen, b, rowOff, col, init, initOff, c, cOff);
+        else tile5x2(a, aOff, aStride, kLen, b, rowOff, col, init, initOff, c, cOff);
     }
 
     /** The arguments {@link #tile} and {@link #tileTaps} check before a kernel runs (its vector accesses are unchecked). */
@@ -168,11 +186,21 @@ final class VectorKernels implements Kernels {
         c11.intoArray(t, 3 * L);
     }
 
-    /** The 8 x 2L micro-kernel: per k, two loads of B, eight broadcasts of A, sixteen FMAs. */
-    private static void tile8x2(float[] a, int aOff, int stride, int kLen, float[] b, int[] rowOff, int col, float[] t) {
-        FloatVector z = FloatVector.zero(S);
-        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
-        FloatVector c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
+    /**
+     * The 8 x 2L micro-kernel: per k, two loads of B, eight broadcasts of A, sixteen FMAs. The
+     * accumulators start from init[initOff ..] ({@link #ZEROS} for a plain product, C itself for
+     * {@link #tileInto}) and end in t[tOff ..], row r's 2L floats at 2rL.
+     */
+    private static void tile8x2(float[] a, int aOff, int stride, int kLen, float[] b, int[] rowOff, int col, float[] init, int initOff,
+                                float[] t, int tOff) {
+        FloatVector c00 = FloatVector.fromArray(S, init, initOff), c01 = FloatVector.fromArray(S, init, initOff + L);
+        FloatVector c10 = FloatVector.fromArray(S, init, initOff + 2 * L), c11 = FloatVector.fromArray(S, init, initOff + 3 * L);
+        FloatVector c20 = FloatVector.fromArray(S, init, initOff + 4 * L), c21 = FloatVector.fromArray(S, init, initOff + 5 * L);
+        FloatVector c30 = FloatVector.fromArray(S, init, initOff + 6 * L), c31 = FloatVector.fromArray(S, init, initOff + 7 * L);
+        FloatVector c40 = FloatVector.fromArray(S, init, initOff + 8 * L), c41 = FloatVector.fromArray(S, init, initOff + 9 * L);
+        FloatVector c50 = FloatVector.fromArray(S, init, initOff + 10 * L), c51 = FloatVector.fromArray(S, init, initOff + 11 * L);
+        FloatVector c60 = FloatVector.fromArray(S, init, initOff + 12 * L), c61 = FloatVector.fromArray(S, init, initOff + 13 * L);
+        FloatVector c70 = FloatVector.fromArray(S, init, initOff + 14 * L), c71 = FloatVector.fromArray(S, init, initOff + 15 * L);
         int bLimit = b.length - 2 * L + 1;
         for (int k = 0, ai = aOff; k < kLen; k++, ai += stride) {
             int bi = checkIndex(rowOff[k] + col, bLimit); // both loads: [bi, bi + 2L)
@@ -205,22 +233,22 @@ final class VectorKernels implements Kernels {
         }
         // straight-line stores into the scratch tile, the rest in a separate loop: an epilogue with
         // branches on vectors here would push C2 past its inlining node budget and box them all
-        c00.intoArray(t, 0);
-        c01.intoArray(t, L);
-        c10.intoArray(t, 2 * L);
-        c11.intoArray(t, 3 * L);
-        c20.intoArray(t, 4 * L);
-        c21.intoArray(t, 5 * L);
-        c30.intoArray(t, 6 * L);
-        c31.intoArray(t, 7 * L);
-        c40.intoArray(t, 8 * L);
-        c41.intoArray(t, 9 * L);
-        c50.intoArray(t, 10 * L);
-        c51.intoArray(t, 11 * L);
-        c60.intoArray(t, 12 * L);
-        c61.intoArray(t, 13 * L);
-        c70.intoArray(t, 14 * L);
-        c71.intoArray(t, 15 * L);
+        c00.intoArray(t, tOff);
+        c01.intoArray(t, tOff + L);
+        c10.intoArray(t, tOff + 2 * L);
+        c11.intoArray(t, tOff + 3 * L);
+        c20.intoArray(t, tOff + 4 * L);
+        c21.intoArray(t, tOff + 5 * L);
+        c30.intoArray(t, tOff + 6 * L);
+        c31.intoArray(t, tOff + 7 * L);
+        c40.intoArray(t, tOff + 8 * L);
+        c41.intoArray(t, tOff + 9 * L);
+        c50.intoArray(t, tOff + 10 * L);
+        c51.intoArray(t, tOff + 11 * L);
+        c60.intoArray(t, tOff + 12 * L);
+        c61.intoArray(t, tOff + 13 * L);
+        c70.intoArray(t, tOff + 14 * L);
+        c71.intoArray(t, tOff + 15 * L);
     }
 
     /**
@@ -269,11 +297,14 @@ final class VectorKernels implements Kernels {
         c51.intoArray(t, 11 * L);
     }
 
-    /** The AVX2 tile of 5 rows: per k, two loads of B, five broadcasts, ten FMAs (13 of the 16 registers). */
-    private static void tile5x2(float[] a, int aOff, int stride, int kLen, float[] b, int[] rowOff, int col, float[] t) {
-        FloatVector z = FloatVector.zero(S);
-        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
-        FloatVector c30 = z, c31 = z, c40 = z, c41 = z;
+    /** The AVX2 tile of 5 rows: per k, two loads of B, five broadcasts, ten FMAs (13 of the 16 registers); init and t as {@link #tile8x2}'s. */
+    private static void tile5x2(float[] a, int aOff, int stride, int kLen, float[] b, int[] rowOff, int col, float[] init, int initOff,
+                                float[] t, int tOff) {
+        FloatVector c00 = FloatVector.fromArray(S, init, initOff), c01 = FloatVector.fromArray(S, init, initOff + L);
+        FloatVector c10 = FloatVector.fromArray(S, init, initOff + 2 * L), c11 = FloatVector.fromArray(S, init, initOff + 3 * L);
+        FloatVector c20 = FloatVector.fromArray(S, init, initOff + 4 * L), c21 = FloatVector.fromArray(S, init, initOff + 5 * L);
+        FloatVector c30 = FloatVector.fromArray(S, init, initOff + 6 * L), c31 = FloatVector.fromArray(S, init, initOff + 7 * L);
+        FloatVector c40 = FloatVector.fromArray(S, init, initOff + 8 * L), c41 = FloatVector.fromArray(S, init, initOff + 9 * L);
         int bLimit = b.length - 2 * L + 1;
         for (int k = 0, ai = aOff; k < kLen; k++, ai += stride) {
             int bi = checkIndex(rowOff[k] + col, bLimit); // both loads: [bi, bi + 2L)
@@ -295,16 +326,16 @@ final class VectorKernels implements Kernels {
             c40 = av.fma(b0, c40);
             c41 = av.fma(b1, c41);
         }
-        c00.intoArray(t, 0);
-        c01.intoArray(t, L);
-        c10.intoArray(t, 2 * L);
-        c11.intoArray(t, 3 * L);
-        c20.intoArray(t, 4 * L);
-        c21.intoArray(t, 5 * L);
-        c30.intoArray(t, 6 * L);
-        c31.intoArray(t, 7 * L);
-        c40.intoArray(t, 8 * L);
-        c41.intoArray(t, 9 * L);
+        c00.intoArray(t, tOff);
+        c01.intoArray(t, tOff + L);
+        c10.intoArray(t, tOff + 2 * L);
+        c11.intoArray(t, tOff + 3 * L);
+        c20.intoArray(t, tOff + 4 * L);
+        c21.intoArray(t, tOff + 5 * L);
+        c30.intoArray(t, tOff + 6 * L);
+        c31.intoArray(t, tOff + 7 * L);
+        c40.intoArray(t, tOff + 8 * L);
+        c41.intoArray(t, tOff + 9 * L);
     }
 
     /**

@@ -272,6 +272,11 @@ final class WeightGradient {
                         int col = shift[uv] * ldx + cb, cAt = slot[uv] * channels + cb; // C's column, a multiple of nr
                         for (int mt = 0; mt < outRows.count(); mt++) {
                             int stride = outRows.stride(mt);
+                            if (outRows.rows(mt) == mr) { // a full tile: summed from C's value in registers
+                                kernels.tileInto(a, outRows.offset(mt, len) + kb * stride, stride, kLen, b, rows[kb / BLOCK], col,
+                                        c, at(outRows.first(mt), cAt), oneBlock ? add : kb > 0);
+                                continue;
+                            }
                             kernels.tile(a, outRows.offset(mt, len) + kb * stride, stride, kLen, b, rows[kb / BLOCK], col,
                                     c, at(outRows.first(mt), cAt), nr, outRows.rows(mt), oneBlock ? add : kb > 0, null, 0, t);
                         }

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
 class CpuKernelTest {
     static final double ATOL = 1e-5, RTOL = 1e-4;
     static final Set<String> PAIRS = new TreeSet<>();
-    static final int EXPECTED_PAIRS = 15;
+    static final int EXPECTED_PAIRS = 16;
 
     final Kernels kernels = Kernels.INSTANCE;
     final WorkerPool pool = WorkerPool.shared(2);
@@ -240,6 +240,21 @@ class CpuKernelTest {
                 scalar.tileTaps(a, 0, stride, aTap, kLen, b, rowOff, 7, cs, 2, nr + 5, rows, true, mask, 3, new float[mr * nr]);
                 twin("kernel tileTaps [" + kLen + "x" + rows + "]", slice(cs, 0, cs.length), cv);
             }
+        }
+        for (int kLen : new int[] {1, 9, 128}) { // tileInto: C's rows one after another, summed from C's value
+            int stride = mr + 1;
+            float[] a = toFloats(random(kLen * stride + 3).data), b = toFloats(random(kLen * 3 + nr + 50).data);
+            int[] rowOff = new int[kLen];
+            for (int t = 0; t < kLen; t++) rowOff[t] = 3 * t + 1;
+            float[] cv = toFloats(random(mr * nr + 10).data), cs = cv.clone();
+            vector.tileInto(a, 3, stride, kLen, b, rowOff, 7, cv, 4, true);
+            scalar.tileInto(a, 3, stride, kLen, b, rowOff, 7, cs, 4, true);
+            twin("kernel tileInto [" + kLen + "]", slice(cs, 0, cs.length), cv);
+            // from zero it is tile's product: the same FMAs in the same order, so the same bits
+            float[] into = toFloats(random(mr * nr).data), viaTile = new float[mr * nr];
+            vector.tileInto(a, 3, stride, kLen, b, rowOff, 7, into, 0, false);
+            vector.tile(a, 3, stride, kLen, b, rowOff, 7, viaTile, 0, nr, mr, false, null, 0, new float[mr * nr]);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(viaTile, into, 0f, "tileInto from zero, k " + kLen);
         }
         for (int rows = 1; rows <= mr; rows++) { // addTile, both signs: the same adds, so the same bits
             for (boolean subtract : new boolean[] {false, true}) {

@@ -48,6 +48,24 @@ class KernelBoundsTest {
     }
 
     @Test
+    void theInPlaceTileChecksBAndC() {
+        assumeTrue(v != null, "the Vector API module is not present");
+        int mr = v.mr(), nr = v.nr(), k = 5;
+        float[] a = new float[k * mr], c = new float[mr * nr];
+        float[] b = new float[k * nr];
+        int[] rows = new int[k];
+        for (int i = 0; i < k; i++) rows[i] = i * nr;
+        for (int i = 0; i < WARM; i++) v.tileInto(a, 0, mr, k, b, rows, 0, c, 0, i % 2 == 0);
+        rows[3] = (k - 1) * nr + 1; // its second vector ends one past b
+        assertThrows(IndexOutOfBoundsException.class, () -> v.tileInto(a, 0, mr, k, b, rows, 0, c, 0, false));
+        rows[3] = -1;
+        assertThrows(IndexOutOfBoundsException.class, () -> v.tileInto(a, 0, mr, k, b, rows, 0, c, 0, true));
+        rows[3] = 3 * nr;
+        assertThrows(IndexOutOfBoundsException.class, () -> v.tileInto(a, 0, mr, k, b, rows, 0, c, 1, true)); // C one float short
+        assertThrows(IndexOutOfBoundsException.class, () -> v.tileInto(a, 0, mr, k, b, rows, 0, new float[mr * nr - 1], 0, false));
+    }
+
+    @Test
     void theTapSubsetKernelChecksEveryRowOfB() {
         assumeTrue(v != null, "the Vector API module is not present");
         int mr = v.mr(), nr = v.nr(), k = 5;

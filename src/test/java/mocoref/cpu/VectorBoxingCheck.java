@@ -7,7 +7,7 @@ import mocoref.eval.LinearClassifier;
 /**
  * Run in a fresh JVM by {@link VectorBoxingTest}: trains the linear probe first, as `train` does
  * for its raw-pixel baseline, and then measures how many bytes the hot cpu kernels (the tile with
- * its epilogue, BatchNorm's backward sums, the gathers) allocate per call once C2 has compiled them. Compiled
+ * its epilogue and in place, BatchNorm's backward sums, the gathers) allocate per call once C2 has compiled them. Compiled
  * Vector API code keeps its vectors in registers and allocates nothing; a vector that C2 cannot
  * prove to be of one class is boxed on the heap at every use. That happened when the probe read
  * floats through a second FloatVector shape (256 bits beside the kernels' 512): the shared
@@ -44,6 +44,7 @@ public final class VectorBoxingCheck {
             for (int i = 0; i < calls; i++) {
                 k.reluGradSums(dy, (i & 1) == 0 ? y : null, x, 0, n, 0.1f, dz, sums);
                 k.tile(a, 0, mr, kLen, b, rowOff, 0, c, 0, 64 * 4, mr, (i & 2) == 0, (i & 4) == 0 ? mask : null, 0, scratch);
+                k.tileInto(a, 0, mr, kLen, b, rowOff, 0, c, (i & 3) * mr * nr, (i & 2) == 0);
                 k.gather(x, 64, gatherIndex, 0, gatherIndex.length, dz, 0);
                 k.gatherRows(x, gatherRows, gatherRows.length, gatherIndex, 0, 64, dz, 0, 64);
                 k.transpose(x, 0, 64, nr, (i & 1) == 0 ? null : positions, 0, positions.length, xt, 0, nr); // L channels a gather
