@@ -923,7 +923,9 @@ final class CpuConv2d implements Device.Conv2d {
      */
     private void tapTile(float[] a, int aOff, int aStride, int[] aTap, int all, float[] b, int[] rowOff, int col, float[] r, int rows,
                          int worker) {
-        if (aTap.length == all) {
+        if (aTap.length == all && rows == mr) { // straight into r: the same bits as through the scratch tile
+            kernels.tileInto(a, aOff, aStride, all, b, rowOff, col, r, 0, false);
+        } else if (aTap.length == all) {
             kernels.tile(a, aOff, aStride, all, b, rowOff, col, r, 0, nr, rows, false, null, 0, tileScratch[worker]);
         } else {
             kernels.tileTaps(a, aOff, aStride, aTap, aTap.length, b, rowOff, col, r, 0, nr, rows, false, null, 0, tileScratch[worker]);
@@ -1130,8 +1132,13 @@ final class CpuConv2d implements Device.Conv2d {
                 int[] target = res.target();
                 for (int ct = 0; ct < inRows.count(); ct++) {
                     int rows = inRows.rows(ct);
-                    kernels.tile(packedWt, res.packBase() + inRows.offset(ct, kLen), inRows.stride(ct), kLen, w, res.windowRow(), q - start, r, 0, nr,
-                            rows, false, null, 0, tileScratch[worker]);
+                    if (rows == mr) { // a full tile's results straight into r: the same bits, no copy through the scratch tile
+                        kernels.tileInto(packedWt, res.packBase() + inRows.offset(ct, kLen), inRows.stride(ct), kLen, w, res.windowRow(), q - start, r, 0,
+                                false);
+                    } else {
+                        kernels.tile(packedWt, res.packBase() + inRows.offset(ct, kLen), inRows.stride(ct), kLen, w, res.windowRow(), q - start, r, 0, nr,
+                                rows, false, null, 0, tileScratch[worker]);
+                    }
                     for (int i = 0; i < rows; i++) {
                         int row = (inRows.first(ct) + i) * ld + lead, at = i * nr;
                         if (set) {
