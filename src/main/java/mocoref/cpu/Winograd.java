@@ -112,7 +112,10 @@ final class Winograd {
         this.device = device;
         this.nr = kernels.nr();
         this.rowTiles = new RowTiles(rows, kernels);
-        this.pointStride = Math.toIntExact(rowTiles.packedSize(channels));
+        // an odd number of cache lines: the packing writes one float to each of the 16 points per
+        // filter, and at a power-of-two stride (64 KB at 128 x 128, 1 MB at 512 x 512) all 16 fell
+        // into one L1 set and one L2 set
+        this.pointStride = Plane.oddLines(Math.toIntExact(rowTiles.packedSize(channels)));
         device.reservePackedWeights((long) POINTS * pointStride);
         int th = (plane.h() + 1) / 2, tw = (plane.w() + 1) / 2;
         tiles = plane.n() * th * tw;
