@@ -264,6 +264,8 @@ final class CpuConv2d implements Device.Conv2d {
     /** Per worker, a tile's gathered B [kLen][nr] and its results [mr][nr]; the panel's row offsets k*nr. */
     private final float[][] compactPanel, compactResult;
     private final int[] compactRows;
+    /** Per worker, one part's taps of a compact tile's class, when the part does not start the list ({@link #tapTile}). */
+    private final int[][] compactTapScratch;
 
     // arguments of the pass in flight
     private float[] x, y, dy, dx;
@@ -494,6 +496,8 @@ final class CpuConv2d implements Device.Conv2d {
                 && outputBorder <= phaseBorder;
         compactStrided = srcPos != null && compactMargin != Double.POSITIVE_INFINITY && !phaseForward
                 && (out <= taps || outputBorder >= COMPACT_1X1_BORDER || compactMargin == 0);
+        forwardBounds = direct ? partBounds(taps) : null;
+        dataGradBounds = direct && trainable ? partBounds(out * kernel * kernel) : null;
         int positionTiles = dst.span() / nr;
         int shortTasks = positionTiles >= 8 * 16 * pool.threads() ? 8 : 4;
         tilesPerTask = direct && in <= 16 ? Math.max(shortTasks, Math.min(128, positionTiles / (4 * pool.threads()))) : shortTasks;
@@ -590,6 +594,8 @@ final class CpuConv2d implements Device.Conv2d {
             int u = k % kk / kernel, v = k % kernel; // row k = (o, u, v) reads dY at the mirrored shift
             windowDyOffset[k] = k / kk * windowRow + halo + (padding - u) * dst.rowStride() + (padding - v);
         }
+        forwardParts = direct && !winograd && !compactForward && forwardBounds != null ? split(windowTapOffset, forwardBounds) : null;
+        dataGradParts = direct && trainable && !winograd && !compactDataGrad && dataGradBounds != null ? split(windowDyOffset, dataGradBounds) : null;
         phaseHalo = phaseForward ? dst.rowStride() + 1 : 0;
         phaseWindowRow = phaseForward ? Plane.oddLines(taskWidth + 2 * phaseHalo) : 0;
         phaseWindow = phaseForward ? WorkerPool.scratch(pool.threads(), in * PHASES * phaseWindowRow) : null;
@@ -659,6 +665,7 @@ final class CpuConv2d implements Device.Conv2d {
             compactPanel = WorkerPool.scratch(pool.threads(), kLen * nr);
             compactResult = WorkerPool.scratch(pool.threads(), mr * nr);
             compactRows = new int[kLen];
+            compactTapScratch = new int[pool.threads()][kLen];
             for (int k = 0; k < kLen; k++) compactRows[k] = k * nr;
         } else {
             compact = null;
@@ -668,6 +675,7 @@ final class CpuConv2d implements Device.Conv2d {
             compactPanel = null;
             compactResult = null;
             compactRows = null;
+            compactTapScratch = null;
             groupTile = null;
         }
         stagedRow = compactStrided ? stagedRow(groupTile) : 1;
@@ -872,7 +880,7 @@ final class CpuConv2d implements Device.Conv2d {
         gatherCompact(x, tc.forwardFrom(), tc.forwardTaps().length, tile, p);
         for (int mt = 0; mt < outRows.count(); mt++) {
             int rows = outRows.rows(mt);
-            tapTile(packedW, outRows.offset(mt, taps), outRows.stride(mt), tc.forwardTaps(), taps, p, compactRows, 0, r, rows, worker);
+            tapTile(packedW, outRows.offset(mt, taps), outRows.stride(mt), tc.forwardTaps(), taps, forwardBounds, p, r, rows, worker);
             scatterCompact(r, rows, y, outRows.first(mt), dst, tile, false);
         }
     }
@@ -912,23 +920,39 @@ final class CpuConv2d implements Device.Conv2d {
         gatherCompact(dy, tc.dataGradFrom(), tc.dataGradTaps().length, tile, p);
         for (int ct = 0; ct < inRows.count(); ct++) {
             int rows = inRows.rows(ct);
-            tapTile(packedWt, inRows.offset(ct, kLen), inRows.stride(ct), tc.dataGradTaps(), kLen, p, compactRows, 0, r, rows, worker);
+            tapTile(packedWt, inRows.offset(ct, kLen), inRows.stride(ct), tc.dataGradTaps(), kLen, dataGradBounds, p, r, rows, worker);
             scatterCompact(r, rows, dx, inRows.first(ct), src, tile, accumulateDx);
         }
     }
 
     /**
-     * A compact tile's product over its class's taps {@code aTap} of A's packing of all {@code all}
-     * rows (B's rows at rowOff), into the result tile r: the plain kernel where the class has every tap.
+     * A compact tile's product over its class's taps {@code aTap} (ascending) of A's packing of all
+     * {@code all} rows, B's k-th row (the class's k-th tap) at b[k * nr], into the result tile r: per
+     * part of {@code bounds} (null: one part) as in place, the class's taps in it, the first part
+     * with any set and the others added (a part without any adds nothing: in place it added the sum
+     * of exact zeros, +0); the plain kernel where the class has every tap of a part.
      */
-    private void tapTile(float[] a, int aOff, int aStride, int[] aTap, int all, float[] b, int[] rowOff, int col, float[] r, int rows,
-                         int worker) {
-        if (aTap.length == all && rows == mr) { // straight into r: the same bits as through the scratch tile
-            kernels.tileInto(a, aOff, aStride, all, b, rowOff, col, r, 0, false);
-        } else if (aTap.length == all) {
-            kernels.tile(a, aOff, aStride, all, b, rowOff, col, r, 0, nr, rows, false, null, 0, tileScratch[worker]);
-        } else {
-            kernels.tileTaps(a, aOff, aStride, aTap, aTap.length, b, rowOff, col, r, 0, nr, rows, false, null, 0, tileScratch[worker]);
+    private void tapTile(float[] a, int aOff, int aStride, int[] aTap, int all, int[] bounds, float[] b, float[] r, int rows, int worker) {
+        int parts = bounds == null ? 1 : bounds.length - 1;
+        boolean added = false;
+        for (int part = 0, i = 0; part < parts; part++) {
+            int k0 = bounds == null ? 0 : bounds[part], k1 = bounds == null ? all : bounds[part + 1], i0 = i;
+            while (i < aTap.length && aTap[i] < k1) i++;
+            int kLen = i - i0;
+            if (kLen == 0) continue;
+            if (kLen == k1 - k0 && rows == mr) { // straight into r: the same bits as through the scratch tile
+                kernels.tileInto(a, aOff + k0 * aStride, aStride, kLen, b, compactRows, i0 * nr, r, 0, added);
+            } else if (kLen == k1 - k0) {
+                kernels.tile(a, aOff + k0 * aStride, aStride, kLen, b, compactRows, i0 * nr, r, 0, nr, rows, added, null, 0, tileScratch[worker]);
+            } else {
+                int[] taps = aTap;
+                if (i0 > 0) { // the part's taps from index 0, as tileTaps reads them
+                    taps = compactTapScratch[worker];
+                    System.arraycopy(aTap, i0, taps, 0, kLen);
+                }
+                kernels.tileTaps(a, aOff, aStride, taps, kLen, b, compactRows, i0 * nr, r, 0, nr, rows, added, null, 0, tileScratch[worker]);
+            }
+            added = true;
         }
     }
 
@@ -979,7 +1003,65 @@ final class CpuConv2d implements Device.Conv2d {
         int[] rowOffset = direct ? windowTapOffset : panel != null ? panelRowOffset : tapOffset;
         if (direct) copyWindow(x, src, inChannels, start, end, halo, windowRow, b);
         if (panel != null) gatherPanel(start, end, b);
+        if (direct && forwardParts != null) { // the reduction in parts whose B rows stay in L1
+            directProducts(packedW, outRows, taps, b, forwardParts, start, start, end, y, dst, false, worker);
+            return;
+        }
         forwardProducts(b, rowOffset, direct || panel != null ? start : 0, start, end, worker); // B from a per-task copy, or the span's im2col
+    }
+
+    /**
+     * Taps per part of a direct product's reduction ({@link #forwardParts}): 32 channels of a 3x3.
+     * A 64-channel 3x3 tile reads 576 B rows (64 channels by 3 rows of 2-3 lines: 36 KB) and its A
+     * panel (18 KB) for each row tile: more than the 48 KB L1, so every row tile read B again from
+     * L2. In parts of 288 taps, B's rows for one part (18 KB) stay in L1 across the row tiles.
+     */
+    static final int PART_TAPS = Integer.getInteger("part.taps", 288);
+
+    /**
+     * The direct products' parts: where each starts in the reduction, then its end (null: one
+     * part), and for the in-place passes per part the window offsets of its B rows. The compact
+     * passes split their taps at the same places, so that they keep the in-place bits.
+     */
+    private final int[] forwardBounds, dataGradBounds;
+    private final int[][] forwardParts, dataGradParts;
+
+    /** Equal parts of at most {@link #PART_TAPS} of a reduction over {@code taps}: their bounds, or null for one part. */
+    static int[] partBounds(int taps) {
+        if (taps <= PART_TAPS) return null;
+        int n = (taps + PART_TAPS - 1) / PART_TAPS;
+        int[] bounds = new int[n + 1];
+        for (int i = 0; i <= n; i++) bounds[i] = (int) ((long) taps * i / n);
+        return bounds;
+    }
+
+    /** rowOffset in the parts of {@code bounds}. */
+    private static int[][] split(int[] rowOffset, int[] bounds) {
+        int[][] p = new int[bounds.length - 1][];
+        for (int i = 0; i < p.length; i++) p[i] = java.util.Arrays.copyOfRange(rowOffset, bounds[i], bounds[i + 1]);
+        return p;
+    }
+
+    /**
+     * to's positions [start, end) of every row of the row tiles {@code tiles} (A packed per row tile
+     * over {@code kLen} taps): per position tile, each part of the reduction over every row tile,
+     * the first set (or added, {@code accumulate}), the others added, the last masked to the layout.
+     * The sums run over the parts in order: the same for any thread count.
+     */
+    private void directProducts(float[] a, RowTiles tiles, int kLen, float[] b, int[][] parts, int bStart, int start, int end, float[] to,
+                                Plane plane, boolean accumulate, int worker) {
+        int ld = plane.rowLength();
+        for (int q = start; q < end; q += nr) {
+            for (int p = 0, k0 = 0; p < parts.length; k0 += parts[p].length, p++) {
+                boolean last = p == parts.length - 1;
+                for (int mt = 0; mt < tiles.count(); mt++) {
+                    int stride = tiles.stride(mt);
+                    kernels.tile(a, tiles.offset(mt, kLen) + k0 * stride, stride, parts[p].length, b, parts[p], q - bStart, to,
+                            tiles.first(mt) * ld + plane.lead() + q, ld, tiles.rows(mt), p > 0 || accumulate, last ? plane.mask() : null, q,
+                            tileScratch[worker]);
+                }
+            }
+        }
     }
 
     /** y's positions [start, end) of every output channel: the tiles over every tap, B's row k at rowOffset[k] + q - bStart. */
@@ -1313,6 +1395,10 @@ final class CpuConv2d implements Device.Conv2d {
             int start = task * tilesPerTask * nr, end = Math.min(src.span(), start + tilesPerTask * nr);
             float[] w = window[worker];
             copyWindow(dy, dst, outChannels, start, end, halo, windowRow, w);
+            if (dataGradParts != null) {
+                directProducts(packedWt, inRows, kLen, w, dataGradParts, start, start, end, dx, src, accumulateDx, worker);
+                return;
+            }
             for (int q = start; q < end; q += nr) {
                 for (int ct = 0; ct < inRows.count(); ct++) {
                     kernels.tile(packedWt, inRows.offset(ct, kLen), inRows.stride(ct), kLen, w, windowDyOffset, q - start,
