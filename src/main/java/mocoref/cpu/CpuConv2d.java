@@ -611,6 +611,8 @@ final class CpuConv2d implements Device.Conv2d {
             int phase = Math.floorMod(iu, 2) * 2 + Math.floorMod(iv, 2); // tap u reads row 2i + u - 1 = 2(i + floorDiv(iu, 2)) + floorMod(iu, 2)
             phaseTapOffset[t] = (c * PHASES + phase) * phaseWindowRow + phaseHalo + Math.floorDiv(iu, 2) * dst.rowStride() + Math.floorDiv(iv, 2);
         }
+        int[] phaseBounds = phaseForward ? partBounds(taps) : null;
+        phaseParts = phaseBounds != null ? split(phaseTapOffset, phaseBounds) : null; // in parts, as the direct forward (directProducts)
         outputGaps = compactForward ? dst.borderPositions() : null;
         inputGaps = compactDataGrad || residues != null ? src.borderPositions() : null;
         if (compactForward || compactDataGrad || compactStrided) {
@@ -1020,11 +1022,13 @@ final class CpuConv2d implements Device.Conv2d {
 
     /**
      * The direct products' parts: where each starts in the reduction, then its end (null: one
-     * part), and for the in-place passes per part the window offsets of its B rows. The compact
-     * passes split their taps at the same places, so that they keep the in-place bits.
+     * part), and for the in-place passes per part the window offsets of its B rows (the forward by
+     * phases too, in its phase window: 64 -> 128 s2 @28 0.940, 128 -> 256 0.952 of its time in one
+     * part, ConvAB). The compact passes split their taps at the same places, so that they keep the
+     * in-place bits.
      */
     private final int[] forwardBounds, dataGradBounds;
-    private final int[][] forwardParts, dataGradParts;
+    private final int[][] forwardParts, dataGradParts, phaseParts;
 
     /** Equal parts of at most {@link #PART_TAPS} of a reduction over {@code taps}: their bounds, or null for one part. */
     static int[] partBounds(int taps) {
@@ -1095,7 +1099,8 @@ final class CpuConv2d implements Device.Conv2d {
                 java.util.Arrays.fill(w, row + inside1, row + len, 0f);
             }
         }
-        forwardProducts(w, phaseTapOffset, start, start, end, worker);
+        if (phaseParts != null) directProducts(packedW, outRows, taps, w, phaseParts, start, start, end, y, dst, false, worker);
+        else forwardProducts(w, phaseTapOffset, start, start, end, worker);
     }
 
     /** Positions [start - halo, end + halo) of each of the first {@code channels} channel rows of {@code from} into a task's window, windowRow floats a row. */

@@ -180,7 +180,7 @@ class DeviceTwinTest {
      * were. 16 channels, stride 2, enough positions for several of cpu's weight-gradient chunks and
      * blocks (its paired taps on AVX-512); then two direct ones with many of cpu's tasks, each
      * reading a window of its input rows with the taps reaching into its neighbours', the last task
-     * shorter than the others (16 channels: long tasks; 24: short ones). Last two whose reductions
+     * shorter than the others (16 channels: long tasks; 24: short ones). Last three whose reductions
      * cpu splits into parts.
      */
     void largeConvolutions(Device d, Twins t) {
@@ -190,6 +190,7 @@ class DeviceTwinTest {
         // more taps than cpu's PART_TAPS (288): forward and data gradient in place in parts, a 1x1 too
         convolution(d, t, new int[] {40, 36, 3, 1, 1, 2, 12, 12});
         convolution(d, t, new int[] {320, 8, 1, 1, 0, 2, 6, 6});
+        convolution(d, t, new int[] {40, 12, 3, 2, 1, 2, 28, 28}); // strided: cpu's forward by phases, in parts
     }
 
     /** One convolution case: in, out, kernel, stride, padding, n, h, w. */
