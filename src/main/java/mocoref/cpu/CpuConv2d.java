@@ -578,6 +578,9 @@ final class CpuConv2d implements Device.Conv2d {
         panel = srcPos != null && !phaseForward && !compactStrided ? WorkerPool.scratch(pool.threads(), taps * panelRow) : null;
         panelRowOffset = new int[taps];
         for (int t = 0; t < taps; t++) panelRowOffset[t] = t * panelRow;
+        stridedBounds = srcPos != null ? partBounds(taps) : null; // the panel, the phases and the compact tiles alike: the same bits
+        stridedParts = stridedBounds == null ? 1 : stridedBounds.length - 1;
+        panelParts = panel != null && stridedBounds != null ? split(panelRowOffset, stridedBounds) : null;
         panelSource = panel != null ? java.util.stream.IntStream.range(0, taps).map(this::tapSource).toArray() : null;
         double border = 1 - (double) dst.h() * dst.w() / dst.imageStride();
         compactForward = direct && !winograd && border > 0 && border >= compactMargin * nr / out;
@@ -898,15 +901,26 @@ final class CpuConv2d implements Device.Conv2d {
             TapClass tc = tapClasses[tileClass[tile]];
             int q = tile * nr, slot = q - groupTile[g] * nr;
             kernels.gatherRows(x, tc.forwardSource(), tc.forwardSource().length, compactSource, q, nr, p, 0, nr);
-            for (int mt = 0; mt < outRows.count(); mt++) {
-                int rows = outRows.rows(mt), at = outRows.first(mt) * stagedRow + slot;
-                if (tc.forwardTaps().length == taps) {
-                    kernels.tile(packedW, outRows.offset(mt, taps), outRows.stride(mt), taps, p, compactRows, 0, stage, at, stagedRow, rows, false, null, 0,
-                            tileScratch[worker]);
-                } else {
-                    kernels.tileTaps(packedW, outRows.offset(mt, taps), outRows.stride(mt), tc.forwardTaps(), tc.forwardTaps().length, p, compactRows, 0,
-                            stage, at, stagedRow, rows, false, null, 0, tileScratch[worker]);
+            // per part of the reduction (as the panel's and the phases'), the class's taps in it over every row tile
+            int[] aTap = tc.forwardTaps();
+            boolean added = false;
+            for (int part = 0, i = 0; part < stridedParts; part++) {
+                int k0 = stridedBounds == null ? 0 : stridedBounds[part], k1 = stridedBounds == null ? taps : stridedBounds[part + 1], i0 = i;
+                while (i < aTap.length && aTap[i] < k1) i++;
+                int kLen = i - i0;
+                if (kLen == 0) continue;
+                int[] partTaps = partTaps(aTap, i0, kLen, worker);
+                for (int mt = 0; mt < outRows.count(); mt++) {
+                    int rows = outRows.rows(mt), at = outRows.first(mt) * stagedRow + slot, stride = outRows.stride(mt);
+                    if (kLen == k1 - k0) {
+                        kernels.tile(packedW, outRows.offset(mt, taps) + k0 * stride, stride, kLen, p, compactRows, i0 * nr, stage, at, stagedRow, rows,
+                                added, null, 0, tileScratch[worker]);
+                    } else {
+                        kernels.tileTaps(packedW, outRows.offset(mt, taps), stride, partTaps, kLen, p, compactRows, i0 * nr, stage, at, stagedRow, rows,
+                                added, null, 0, tileScratch[worker]);
+                    }
                 }
+                added = true;
             }
         }
         int first = g * groupImages * dst.imageStride();
@@ -947,15 +961,18 @@ final class CpuConv2d implements Device.Conv2d {
             } else if (kLen == k1 - k0) {
                 kernels.tile(a, aOff + k0 * aStride, aStride, kLen, b, compactRows, i0 * nr, r, 0, nr, rows, added, null, 0, tileScratch[worker]);
             } else {
-                int[] taps = aTap;
-                if (i0 > 0) { // the part's taps from index 0, as tileTaps reads them
-                    taps = compactTapScratch[worker];
-                    System.arraycopy(aTap, i0, taps, 0, kLen);
-                }
-                kernels.tileTaps(a, aOff, aStride, taps, kLen, b, compactRows, i0 * nr, r, 0, nr, rows, added, null, 0, tileScratch[worker]);
+                kernels.tileTaps(a, aOff, aStride, partTaps(aTap, i0, kLen, worker), kLen, b, compactRows, i0 * nr, r, 0, nr, rows, added, null, 0, tileScratch[worker]);
             }
             added = true;
         }
+    }
+
+    /** aTap[i0 .. i0 + kLen) from index 0, as tileTaps reads them: aTap itself where i0 is 0, else a copy in the worker's scratch. */
+    private int[] partTaps(int[] aTap, int i0, int kLen, int worker) {
+        if (i0 == 0) return aTap;
+        int[] taps = compactTapScratch[worker];
+        System.arraycopy(aTap, i0, taps, 0, kLen);
+        return taps;
     }
 
     /** p[k][j] = from[rowOffset[k] + position j of compact tile {@code tile}], for k < kLen. */
@@ -1005,8 +1022,8 @@ final class CpuConv2d implements Device.Conv2d {
         int[] rowOffset = direct ? windowTapOffset : panel != null ? panelRowOffset : tapOffset;
         if (direct) copyWindow(x, src, inChannels, start, end, halo, windowRow, b);
         if (panel != null) gatherPanel(start, end, b);
-        if (direct && forwardParts != null) { // the reduction in parts whose B rows stay in L1
-            directProducts(packedW, outRows, taps, b, forwardParts, start, start, end, y, dst, false, worker);
+        if (direct && forwardParts != null || panel != null && panelParts != null) { // the reduction in parts whose B rows stay in L1
+            directProducts(packedW, outRows, taps, b, direct ? forwardParts : panelParts, start, start, end, y, dst, false, worker);
             return;
         }
         forwardProducts(b, rowOffset, direct || panel != null ? start : 0, start, end, worker); // B from a per-task copy, or the span's im2col
@@ -1028,7 +1045,10 @@ final class CpuConv2d implements Device.Conv2d {
      * in-place bits.
      */
     private final int[] forwardBounds, dataGradBounds;
-    private final int[][] forwardParts, dataGradParts, phaseParts;
+    private final int[][] forwardParts, dataGradParts, phaseParts, panelParts;
+    /** The strided forwards' parts (the panel's, the phases' and the compact tiles'): bounds as {@link #forwardBounds}, and how many. */
+    private final int[] stridedBounds;
+    private final int stridedParts;
 
     /** Equal parts of at most {@link #PART_TAPS} of a reduction over {@code taps}: their bounds, or null for one part. */
     static int[] partBounds(int taps) {

@@ -71,7 +71,7 @@ class CompactConvolutionTest {
         // tiles in groups of nr images: 5 images (a partial group), 2 or 3 (less than a group)
         // with a sixth number: the kernel (1: the 1x1 downsample, padding 0; it has more outputs than taps)
         int[][] cases = {{20, 13, 3, 9, 7}, {16, 40, 2, 8, 8}, {9, 17, 3, 5, 5}, {16, 24, 5, 28, 28}, {3, 5, 1, 2, 3}, {40, 24, 2, 7, 7},
-                {16, 32, 3, 7, 7, 1}, {13, 26, 2, 9, 6, 1}, {24, 48, 5, 14, 14, 1}};
+                {16, 32, 3, 7, 7, 1}, {13, 26, 2, 9, 6, 1}, {24, 48, 5, 14, 14, 1}, {72, 16, 2, 7, 7}, {320, 12, 2, 5, 5, 1}}; // the last two: 648 and 320 taps, in parts
         for (int[] s : cases) {
             // compact (margin 0) against the whole span (infinity), neither by phases
             Activation[] y = stridedForwards(rng, s, new double[][] {{0, -1}, {Double.POSITIVE_INFINITY, -1}});
@@ -126,7 +126,7 @@ class CompactConvolutionTest {
         Random rng = new Random(13);
         // in, out, n, h, w (3x3, stride 2, padding 1)
         int[][] cases = {{20, 13, 3, 9, 7}, {16, 40, 2, 8, 8}, {9, 17, 3, 5, 5}, {16, 24, 5, 28, 28}, {3, 5, 1, 2, 3},
-                {32, 16, 3, 14, 14}, {17, 9, 2, 7, 7}, {8, 33, 4, 6, 9}};
+                {32, 16, 3, 14, 14}, {17, 9, 2, 7, 7}, {8, 33, 4, 6, 9}, {40, 12, 2, 12, 12}, {72, 9, 1, 9, 8}}; // the last two: 360 and 648 taps, in parts
         for (int[] s : cases) {
             // by phases (border limit 1: always) against the whole span
             Activation[] y = stridedForwards(rng, s, new double[][] {{Double.POSITIVE_INFINITY, 1}, {Double.POSITIVE_INFINITY, -1}});
