@@ -137,7 +137,7 @@ final class CpuConv2d implements Device.Conv2d {
     private final Residue[] residues;
     /** Whether the residues reach every input image position (3x3 pad 1: yes; 1x1 stride 2: the even ones only). */
     private final boolean residuesCover;
-    /** Per worker: one residue tile's results [mr][nr], before they are stored where they lie in dx. */
+    /** Per worker: one position tile's results of every row tile [row tile][mr][nr], summed over the parts, before they are stored where they lie in dx. */
     private final float[][] residueResult;
 
     /**
@@ -149,7 +149,22 @@ final class CpuConv2d implements Device.Conv2d {
      * {@code windowRow[k]} + q - the task's first position; the result at dY's position q belongs at
      * input position {@code target[q]} (-1: none); the residue's packed W^T starts at {@code packBase}.
      */
-    private record Residue(int[] uv, int[] windowRow, int[] target, int packBase) {}
+    private record Residue(int[] uv, int[] windowRow, int[] target, int packBase, int[] bounds, int[][] windowRowParts) {
+        /** With its product's parts ({@link #partBounds} of out channels by its taps; null: one part) and windowRow in them. */
+        Residue(int[] uv, int[] windowRow, int[] target, int packBase) {
+            this(uv, windowRow, target, packBase, partBounds(windowRow.length),
+                    partBounds(windowRow.length) == null ? new int[][] {windowRow} : split(windowRow, partBounds(windowRow.length)));
+        }
+
+        int parts() {
+            return windowRowParts.length;
+        }
+
+        /** Where part p starts in the product's reduction. */
+        int partStart(int p) {
+            return bounds == null ? 0 : bounds[p];
+        }
+    }
 
     /**
      * The residues' data gradient reads dY through a per-task window of every output channel's row
@@ -563,7 +578,7 @@ final class CpuConv2d implements Device.Conv2d {
             residueStagedRow = 0;
         }
         residueWindow = residues != null && !compactResidues ? WorkerPool.scratch(pool.threads(), outChannels * residueWindowRow) : null;
-        residueResult = residues != null && !compactResidues ? WorkerPool.scratch(pool.threads(), mr * nr) : null;
+        residueResult = residues != null && !compactResidues ? WorkerPool.scratch(pool.threads(), inRows.count() * mr * nr) : null; // a tile per row tile
         int[] images = dst.imagePositions();
         weightGrad = trainable ? weightGradient(kernels, pool, images) : null;
         partialGrad = trainable && weightGrad == null ? new float[pool.threads()][out * taps] : null;
@@ -885,7 +900,7 @@ final class CpuConv2d implements Device.Conv2d {
         gatherCompact(x, tc.forwardFrom(), tc.forwardTaps().length, tile, p);
         for (int mt = 0; mt < outRows.count(); mt++) {
             int rows = outRows.rows(mt);
-            tapTile(packedW, outRows.offset(mt, taps), outRows.stride(mt), tc.forwardTaps(), taps, forwardBounds, p, r, rows, worker);
+            tapTile(packedW, outRows.offset(mt, taps), outRows.stride(mt), tc.forwardTaps(), taps, forwardBounds, false, p, r, rows, worker);
             scatterCompact(r, rows, y, outRows.first(mt), dst, tile, false);
         }
     }
@@ -936,8 +951,10 @@ final class CpuConv2d implements Device.Conv2d {
         gatherCompact(dy, tc.dataGradFrom(), tc.dataGradTaps().length, tile, p);
         for (int ct = 0; ct < inRows.count(); ct++) {
             int rows = inRows.rows(ct);
-            tapTile(packedWt, inRows.offset(ct, kLen), inRows.stride(ct), tc.dataGradTaps(), kLen, dataGradBounds, p, r, rows, worker);
-            scatterCompact(r, rows, dx, inRows.first(ct), src, tile, accumulateDx);
+            // accumulated: dx's values first, each part's sum added to them, as in place (tile adds its sum to dx)
+            if (accumulateDx) gatherCompactResults(r, rows, dx, inRows.first(ct), src, tile);
+            tapTile(packedWt, inRows.offset(ct, kLen), inRows.stride(ct), tc.dataGradTaps(), kLen, dataGradBounds, accumulateDx, p, r, rows, worker);
+            scatterCompact(r, rows, dx, inRows.first(ct), src, tile, false);
         }
     }
 
@@ -946,18 +963,21 @@ final class CpuConv2d implements Device.Conv2d {
      * {@code all} rows, B's k-th row (the class's k-th tap) at b[k * nr], into the result tile r: per
      * part of {@code bounds} (null: one part) as in place, the class's taps in it, the first part
      * with any set and the others added (a part without any adds nothing: in place it added the sum
-     * of exact zeros, +0); the plain kernel where the class has every tap of a part.
+     * of exact zeros, +0); the plain kernel where the class has every tap of a part. With
+     * {@code accumulate} every part adds to what r holds.
      */
-    private void tapTile(float[] a, int aOff, int aStride, int[] aTap, int all, int[] bounds, float[] b, float[] r, int rows, int worker) {
+    private void tapTile(float[] a, int aOff, int aStride, int[] aTap, int all, int[] bounds, boolean accumulate, float[] b, float[] r, int rows,
+                         int worker) {
         int parts = bounds == null ? 1 : bounds.length - 1;
-        boolean added = false;
+        boolean added = accumulate;
         for (int part = 0, i = 0; part < parts; part++) {
             int k0 = bounds == null ? 0 : bounds[part], k1 = bounds == null ? all : bounds[part + 1], i0 = i;
             while (i < aTap.length && aTap[i] < k1) i++;
             int kLen = i - i0;
             if (kLen == 0) continue;
-            if (kLen == k1 - k0 && rows == mr) { // straight into r: the same bits as through the scratch tile
-                kernels.tileInto(a, aOff + k0 * aStride, aStride, kLen, b, compactRows, i0 * nr, r, 0, added);
+            if (kLen == k1 - k0 && rows == mr && !added) { // straight into r: the same bits as through the scratch tile
+                // (a later part adds its sum to r, as tile does in place; tileInto would sum on from r's value, other bits)
+                kernels.tileInto(a, aOff + k0 * aStride, aStride, kLen, b, compactRows, i0 * nr, r, 0, false);
             } else if (kLen == k1 - k0) {
                 kernels.tile(a, aOff + k0 * aStride, aStride, kLen, b, compactRows, i0 * nr, r, 0, nr, rows, added, null, 0, tileScratch[worker]);
             } else {
@@ -981,6 +1001,15 @@ final class CpuConv2d implements Device.Conv2d {
         for (int k = 0; k < kLen; k++) {
             int base = rowOffset[k], at = k * nr;
             for (int j = 0; j < nr; j++) p[at + j] = from[base + compact[q0 + j]];
+        }
+    }
+
+    /** The inverse of {@link #scatterCompact}'s store: r's rows [0, rows) from channels from {@code channel0} of {@code from} at the tile's image positions. */
+    private void gatherCompactResults(float[] r, int rows, float[] from, int channel0, Plane plane, int tile) {
+        int q0 = tile * nr, len = tileLength[tile], ld = plane.rowLength(), lead = plane.lead();
+        for (int i = 0; i < rows; i++) {
+            int row = (channel0 + i) * ld + lead;
+            for (int j = 0; j < len; j++) r[i * nr + j] = from[row + compact[q0 + j]];
         }
     }
 
@@ -1229,37 +1258,56 @@ final class CpuConv2d implements Device.Conv2d {
      * never write the same element, and each element's sum runs over (o, tap) in one fixed order.
      */
     private void residueDataGradTiles(int task, int worker) {
-        int start = task * tilesPerTask * nr, end = Math.min(dst.span(), (task + 1) * tilesPerTask * nr), ld = src.rowLength(), lead = src.lead();
-        boolean set = !accumulateDx && residuesCover;
+        int start = task * tilesPerTask * nr, end = Math.min(dst.span(), (task + 1) * tilesPerTask * nr);
         float[] r = residueResult[worker], w = residueWindow[worker];
         copyWindow(dy, dst, outChannels, start, end, residueHalo, residueWindowRow, w);
         for (int q = start; q < end; q += nr) {
             for (Residue res : residues) {
-                int kLen = outChannels * res.uv().length;
-                int[] target = res.target();
-                for (int ct = 0; ct < inRows.count(); ct++) {
-                    int rows = inRows.rows(ct);
-                    if (rows == mr) { // a full tile's results straight into r: the same bits, no copy through the scratch tile
-                        kernels.tileInto(packedWt, res.packBase() + inRows.offset(ct, kLen), inRows.stride(ct), kLen, w, res.windowRow(), q - start, r, 0,
-                                false);
-                    } else {
-                        kernels.tile(packedWt, res.packBase() + inRows.offset(ct, kLen), inRows.stride(ct), kLen, w, res.windowRow(), q - start, r, 0, nr,
-                                rows, false, null, 0, tileScratch[worker]);
+                if (res.parts() == 1) { // each row tile's product, then its results stored
+                    for (int ct = 0; ct < inRows.count(); ct++) {
+                        residueProduct(res, 0, ct, w, q - start, r, 0, worker);
+                        storeResidueTile(res, ct, q, r, 0);
                     }
-                    for (int i = 0; i < rows; i++) {
-                        int row = (inRows.first(ct) + i) * ld + lead, at = i * nr;
-                        if (set) {
-                            for (int j = 0; j < nr; j++) {
-                                int to = target[q + j];
-                                if (to >= 0) dx[row + to] = r[at + j];
-                            }
-                        } else {
-                            for (int j = 0; j < nr; j++) {
-                                int to = target[q + j];
-                                if (to >= 0) dx[row + to] += r[at + j];
-                            }
-                        }
-                    }
+                    continue;
+                }
+                // per part of the reduction, every row tile (each its own results tile in r), so that
+                // the part's B rows stay in L1 across them; then the tiles stored
+                for (int part = 0; part < res.parts(); part++) {
+                    for (int ct = 0; ct < inRows.count(); ct++) residueProduct(res, part, ct, w, q - start, r, ct * mr * nr, worker);
+                }
+                for (int ct = 0; ct < inRows.count(); ct++) storeResidueTile(res, ct, q, r, ct * mr * nr);
+            }
+        }
+    }
+
+    /** Part {@code part} of residue res's product for row tile ct into r[at ..] [rows][nr]: set by the first part, added by the others. */
+    private void residueProduct(Residue res, int part, int ct, float[] w, int col, float[] r, int at, int worker) {
+        int kLen = outChannels * res.uv().length, rows = inRows.rows(ct), stride = inRows.stride(ct);
+        int aOff = res.packBase() + inRows.offset(ct, kLen) + res.partStart(part) * stride;
+        int[] rowsOfPart = res.windowRowParts()[part];
+        if (rows == mr && part == 0) { // a full tile's first part straight into r: tile's bits, no copy through the scratch tile
+            kernels.tileInto(packedWt, aOff, stride, rowsOfPart.length, w, rowsOfPart, col, r, at, false);
+        } else {
+            kernels.tile(packedWt, aOff, stride, rowsOfPart.length, w, rowsOfPart, col, r, at, nr, rows, part > 0, null, 0, tileScratch[worker]);
+        }
+    }
+
+    /** Row tile ct's results r[at ..] of residue res at position tile q stored (or added) at their input positions in dx. */
+    private void storeResidueTile(Residue res, int ct, int q, float[] r, int at) {
+        int ld = src.rowLength(), lead = src.lead();
+        boolean set = !accumulateDx && residuesCover;
+        int[] target = res.target();
+        for (int i = 0; i < inRows.rows(ct); i++) {
+            int row = (inRows.first(ct) + i) * ld + lead, from = at + i * nr;
+            if (set) {
+                for (int j = 0; j < nr; j++) {
+                    int to = target[q + j];
+                    if (to >= 0) dx[row + to] = r[from + j];
+                }
+            } else {
+                for (int j = 0; j < nr; j++) {
+                    int to = target[q + j];
+                    if (to >= 0) dx[row + to] += r[from + j];
                 }
             }
         }
@@ -1314,9 +1362,13 @@ final class CpuConv2d implements Device.Conv2d {
             int[] from = residueFrom[residueTile[tile]];
             int kLen = from.length, slot = (tile - residueGroupTile[g]) * nr;
             kernels.gatherRows(dy, from, kLen, residuePositions, tile * nr, nr, p, 0, nr);
-            for (int ct = 0; ct < inRows.count(); ct++) {
-                kernels.tile(packedWt, res.packBase() + inRows.offset(ct, kLen), inRows.stride(ct), kLen, p, residuePanelRows, 0, stage,
-                        inRows.first(ct) * residueStagedRow + slot, residueStagedRow, inRows.rows(ct), false, null, 0, tileScratch[worker]);
+            for (int part = 0; part < res.parts(); part++) { // in the in-place parts: the same bits
+                int k0 = res.partStart(part), len = res.windowRowParts()[part].length;
+                for (int ct = 0; ct < inRows.count(); ct++) {
+                    kernels.tile(packedWt, res.packBase() + inRows.offset(ct, kLen) + k0 * inRows.stride(ct), inRows.stride(ct), len, p, residuePanelRows,
+                            k0 * nr, stage, inRows.first(ct) * residueStagedRow + slot, residueStagedRow, inRows.rows(ct), part > 0, null, 0,
+                            tileScratch[worker]);
+                }
             }
         }
         int first = g * groupImages * src.imageStride(), len = Math.min(src.n() - g * groupImages, groupImages) * src.imageStride();

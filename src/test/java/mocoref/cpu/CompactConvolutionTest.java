@@ -26,7 +26,7 @@ class CompactConvolutionTest {
         Random rng = new Random(11);
         // in, out, kernel, padding, n, h, w: ragged channel tiles, odd and non-square planes, a 1x1, one image
         int[][] cases = {{20, 13, 3, 1, 3, 4, 4}, {9, 17, 3, 1, 2, 7, 5}, {33, 8, 1, 0, 3, 3, 6}, {16, 16, 3, 1, 1, 1, 1},
-                {40, 24, 3, 1, 5, 2, 3}};
+                {40, 24, 3, 1, 5, 2, 3}, {40, 36, 3, 1, 2, 6, 5}}; // the last two: 360 taps each way, in parts (the last with interior tiles)
         for (int[] s : cases) {
             String tag = Arrays.toString(s);
             Device.ConvShape shape = new Device.ConvShape(s[0], s[1], s[2], 1, s[3], s[4], s[5], s[6]);
@@ -96,7 +96,8 @@ class CompactConvolutionTest {
         // in, out, n, h, w (3x3, stride 2, padding 1)
         // with a sixth number: the kernel (1: the 1x1 downsample, padding 0, whose residue reaches a quarter of the input)
         int[][] cases = {{20, 13, 3, 7, 7}, {16, 40, 2, 8, 8}, {9, 17, groups, 5, 5}, {13, 24, 5, 14, 9}, {3, 5, 1, 2, 3}, {40, 24, 2, 7, 7},
-                {16, 32, 3, 7, 7, 1}, {13, 26, groups, 6, 9, 1}, {24, 48, 2, 14, 14, 1}};
+                {16, 32, 3, 7, 7, 1}, {13, 26, groups, 6, 9, 1}, {24, 48, 2, 14, 14, 1},
+                {12, 80, 3, 7, 7}, {8, 300, 2, 5, 5, 1}}; // the last two: residue products over 288 taps, in parts
         for (int[] s : cases) {
             String tag = Arrays.toString(s);
             int kernel = s.length > 5 ? s[5] : 3;

@@ -27,7 +27,8 @@ class StridedDataGradientTest {
         Random rng = new Random(5);
         // in, out, kernel, stride, padding, n, h, w: even and odd planes, ragged channel tiles, stride 3
         int[][] cases = {{16, 32, 3, 2, 1, 3, 8, 8}, {9, 20, 3, 2, 1, 2, 7, 9}, {13, 8, 1, 2, 0, 3, 7, 6},
-                {20, 6, 3, 3, 1, 2, 10, 8}, {4, 5, 3, 2, 1, 1, 2, 3}};
+                {20, 6, 3, 3, 1, 2, 10, 8}, {4, 5, 3, 2, 1, 1, 2, 3},
+                {24, 80, 3, 2, 1, 2, 12, 12}, {12, 300, 1, 2, 0, 2, 6, 6}}; // residue products over 288 taps, in parts (4 x 80; 300)
         for (int[] s : cases) {
             String tag = Arrays.toString(s);
             int in = s[0], out = s[1], k = s[2], stride = s[3], pad = s[4], n = s[5], h = s[6], w = s[7];
