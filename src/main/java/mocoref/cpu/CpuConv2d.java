@@ -151,9 +151,9 @@ final class CpuConv2d implements Device.Conv2d {
      */
     private record Residue(int[] uv, int[] windowRow, int[] target, int packBase, int[] bounds, int[][] windowRowParts) {
         /** With its product's parts ({@link #partBounds} of out channels by its taps; null: one part) and windowRow in them. */
-        Residue(int[] uv, int[] windowRow, int[] target, int packBase) {
-            this(uv, windowRow, target, packBase, partBounds(windowRow.length),
-                    partBounds(windowRow.length) == null ? new int[][] {windowRow} : split(windowRow, partBounds(windowRow.length)));
+        static Residue of(int[] uv, int[] windowRow, int[] target, int packBase) {
+            int[] bounds = partBounds(windowRow.length);
+            return new Residue(uv, windowRow, target, packBase, bounds, bounds == null ? new int[][] {windowRow} : split(windowRow, bounds));
         }
 
         int parts() {
@@ -629,8 +629,7 @@ final class CpuConv2d implements Device.Conv2d {
             int phase = Math.floorMod(iu, 2) * 2 + Math.floorMod(iv, 2); // tap u reads row 2i + u - 1 = 2(i + floorDiv(iu, 2)) + floorMod(iu, 2)
             phaseTapOffset[t] = (c * PHASES + phase) * phaseWindowRow + phaseHalo + Math.floorDiv(iu, 2) * dst.rowStride() + Math.floorDiv(iv, 2);
         }
-        int[] phaseBounds = phaseForward ? partBounds(taps) : null;
-        phaseParts = phaseBounds != null ? split(phaseTapOffset, phaseBounds) : null; // in parts, as the direct forward (directProducts)
+        phaseParts = phaseForward && stridedBounds != null ? split(phaseTapOffset, stridedBounds) : null; // in parts, as the direct forward (directProducts)
         outputGaps = compactForward ? dst.borderPositions() : null;
         inputGaps = compactDataGrad || residues != null ? src.borderPositions() : null;
         if (compactForward || compactDataGrad || compactStrided) {
@@ -814,7 +813,7 @@ final class CpuConv2d implements Device.Conv2d {
                         windowRow[o * count + t] = o * residueWindowRow + residueHalo + di[t] * dst.rowStride() + dj[t];
                     }
                 }
-                list.add(new Residue(java.util.Arrays.copyOf(uv, count), windowRow, target, packBase));
+                list.add(Residue.of(java.util.Arrays.copyOf(uv, count), windowRow, target, packBase));
                 packBase += Math.toIntExact(inRows.packedSize(outChannels * count));
             }
         }
